@@ -1,0 +1,50 @@
+"""Checkpoints that hold tensors and plain data only: they load with ``torch.load(weights_only=True)``,
+so loading someone else's file never runs code, and they are written atomically.
+
+RecBole pickles its whole Config object into its checkpoints; torch >= 2.6 refuses to load those by
+default. Here the settings are stored as plain data (enums and devices as strings).
+"""
+
+import enum
+import os
+import tempfile
+
+import torch
+
+FORMAT = "recbole_disen.checkpoint/1"
+
+
+def plain(value):
+    """Settings as data that weights_only loading accepts (and JSON can hold)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.name
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def save_atomic(state, path):
+    """torch.save to a temporary file in the same folder, then rename it onto ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path, device="cpu"):
+    """A checkpoint written by this package; raises ValueError for anything else."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a recbole_disen checkpoint")
+    return state

@@ -1,0 +1,95 @@
+"""The ``recbole-disen`` command (and ``run_recbole_disen.py``).
+
+    recbole-disen [--model=M] [--dataset=D] [--config_files="a.yaml b.yaml"] [--resume=PATH] [--key=value ...]
+    recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME]
+    recbole-disen bench --datasets=... [--models=...] [--seeds=...] ...
+
+Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a setting, and
+``--nproc``, ``--world_size``, ``--ip``, ``--port``, ``--group_offset`` start distributed training.
+"""
+
+import sys
+
+from recbole_disen.errors import UserError
+
+USAGE = __doc__.strip().splitlines()[2:5]
+RUN_ARGS = {"model": "DisenSeqRec", "dataset": "ml-100k", "config_files": "", "resume": "",
+            "nproc": "1", "world_size": "-1", "ip": "localhost", "port": "5678", "group_offset": "0"}
+
+
+def parse_run_args(argv):
+    """(run arguments, settings) from ``--key=value`` words; anything else is an error."""
+    args, settings = dict(RUN_ARGS), {}
+    for word in argv:
+        if not word.startswith("--") or "=" not in word:
+            raise UserError(f"unrecognised argument '{word}': use --key=value (usage: {USAGE[0].strip()})")
+        key, value = word[2:].split("=", 1)
+        (args if key in RUN_ARGS else settings)[key] = value
+    for key in ("nproc", "world_size", "port", "group_offset"):
+        try:
+            args[key] = int(args[key])
+        except ValueError:
+            raise UserError(f"--{key} must be an integer, got {args[key]!r}") from None
+    args["config_files"] = args["config_files"].split() or None
+    return args, settings
+
+
+def _distributed_worker(rank, args, settings):
+    from recbole_disen.runner import run
+
+    config_dict = {"local_rank": rank, "world_size": args["world_size"], "ip": args["ip"],
+                   "port": args["port"], "nproc": args["nproc"], "offset": args["group_offset"]}
+    run(args["model"], args["dataset"], args["config_files"], config_dict, cmd_config=settings,
+        resume=args["resume"] or None)
+
+
+def train(argv):
+    """Train and test one model; the summary goes to stdout after RecBole's log."""
+    args, settings = parse_run_args(argv)
+    if args["nproc"] == 1 and args["world_size"] <= 0:
+        from recbole_disen.runner import run
+
+        result = run(args["model"], args["dataset"], args["config_files"], cmd_config=settings,
+                     resume=args["resume"] or None)
+        sys.stdout.write(
+            f"best valid: {result['best_valid_result']}\ntest: {result['test_result']}\n"
+            f"checkpoint: {result['checkpoint']} (last epoch, for --resume: {result['last_checkpoint']})\n"
+        )
+        return 0
+    import torch.multiprocessing as mp
+
+    if args["world_size"] == -1:
+        args["world_size"] = args["nproc"]
+    mp.spawn(_distributed_worker, args=(args, settings), nprocs=args["nproc"], join=True)
+    return 0
+
+
+def dispatch(argv):
+    if argv and argv[0] == "prepare":
+        from recbole_disen import prepare
+
+        return prepare.cli(argv[1:])
+    if argv and argv[0] == "bench":
+        from recbole_disen import bench
+
+        return bench.cli(argv[1:])
+    if argv and argv[0] == "recommend":
+        from recbole_disen import recommend
+
+        return recommend.cli(argv[1:])
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write(__doc__)
+        return 0
+    return train(argv)
+
+
+def main(argv=None):
+    """Entry point: a UserError becomes one line on stderr and exit status 2."""
+    try:
+        return dispatch(sys.argv[1:] if argv is None else argv)
+    except UserError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: continue a training run with --resume=<its -last.pth checkpoint>\n")
+        return 130

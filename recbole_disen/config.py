@@ -1,0 +1,163 @@
+"""RecBole's Config with this plugin's yaml files, and settings that fail loudly when wrong.
+
+As in RecBole-GNN: ``get_model`` knows DisenSeqRec and falls back to RecBole for every other model,
+so baselines run through the same runner with the same fixes.
+"""
+
+import difflib
+import glob
+import os
+from importlib import resources
+
+import recbole
+import yaml
+from recbole.config import Config
+from recbole.utils import get_model as recbole_get_model
+
+from recbole_disen import compat
+from recbole_disen.errors import UserError
+
+# Settings that RecBole 1.2.1 reads in its code but declares in none of its yaml files.
+RECBOLE_CODE_KEYS = {
+    "dataset", "model", "device", "encoding", "ip", "port", "nproc", "offset", "world_size",
+    "local_rank", "single_spec", "verbose", "tail_ratio", "token_num_threshold", "use_filter",
+    "valid_neg_sample_args", "test_neg_sample_args", "xgb_early_stopping_rounds",
+}
+
+
+def properties_dir():
+    """The plugin's ``properties`` folder, from a source checkout or an installed wheel alike."""
+    return str(resources.files("recbole_disen.properties"))
+
+
+def get_model(name):
+    """DisenSeqRec, or any RecBole model by name (with RecBole's import-time anomaly mode undone)."""
+    if name == "DisenSeqRec":
+        from recbole_disen.model import DisenSeqRec
+
+        return DisenSeqRec
+    try:
+        model_class = recbole_get_model(name)
+    except ValueError:
+        raise UserError(f"unknown model '{name}': use DisenSeqRec or a RecBole model name such as SASRec") from None
+    compat.disable_anomaly_detection()
+    return model_class
+
+
+def _yaml_keys(pattern):
+    keys = set()
+    for path in glob.glob(pattern, recursive=True):
+        with open(path, encoding="utf-8") as f:
+            content = yaml.safe_load(f)
+        if isinstance(content, dict):
+            keys |= set(content)
+    return keys
+
+
+def known_keys():
+    """Every setting name that RecBole 1.2.1 or this plugin understands."""
+    recbole_props = os.path.join(os.path.dirname(recbole.__file__), "properties")
+    return (
+        _yaml_keys(os.path.join(recbole_props, "**", "*.yaml"))
+        | _yaml_keys(os.path.join(properties_dir(), "**", "*.yaml"))
+        | RECBOLE_CODE_KEYS
+    )
+
+
+def _is_type(value, default):
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):  # RecBole reads numbers given for strings (gpu_id=0) with str()
+        return isinstance(value, (str, int)) and not isinstance(value, bool)
+    return True
+
+
+# DisenSeqRec's settings: (check, what a valid value is).
+DISEN_RULES = {
+    "n_intents": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+    "lambda": (lambda v: _is_type(v, 0.0) and 0 < v <= 1, "a number in (0, 1]"),
+    "s2s_weight": (lambda v: _is_type(v, 0.0) and v >= 0, "a number >= 0"),
+    "s2s_temperature": (lambda v: _is_type(v, 0.0) and v > 0, "a number > 0"),
+    "intent_temperature": (lambda v: _is_type(v, 0.0) and v > 0, "a number > 0"),
+    "aggregation": (lambda v: v in ("max", "logsumexp"), "'max' or 'logsumexp'"),
+    "score_last": (lambda v: isinstance(v, bool), "True or False"),
+    "s2s_projection": (lambda v: isinstance(v, bool), "True or False"),
+    "s2s_warmup_steps": (lambda v: _is_type(v, 0) and v >= 0, "an integer >= 0"),
+    "future_max_len": (lambda v: v is None or (_is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
+    "n_heads": (lambda v: _is_type(v, 0) and v >= 1, "an integer >= 1"),
+    "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
+}
+
+
+class DisenConfig(Config):
+    """RecBole's Config plus ``properties/`` of this plugin; command-line settings come in as a dict.
+
+    ``cmd_config_dict`` takes the place of RecBole's own reading of ``sys.argv`` (our CLI parses the
+    command line itself), with the same precedence: command line > config_dict > config files.
+    """
+
+    def __init__(self, model=None, dataset=None, config_file_list=None, config_dict=None, cmd_config_dict=None):
+        self._cmd_args = dict(cmd_config_dict or {})
+        for path in config_file_list or []:
+            if not os.path.isfile(path):
+                raise UserError(f"config file not found: {path}")
+        super().__init__(model, dataset, config_file_list, config_dict)
+
+    def compatibility_settings(self):
+        compat.set_numpy_aliases()
+
+    def _load_config_files(self, file_list):
+        try:
+            return super()._load_config_files(file_list)
+        except yaml.YAMLError as error:
+            raise UserError(f"a config file is not valid YAML: {' '.join(str(error).split())}") from None
+
+    def _load_cmd_line(self):
+        return self._convert_config_dict(self._cmd_args)
+
+    def _get_model_and_dataset(self, model, dataset):
+        model = model or self.external_config_dict.get("model", "DisenSeqRec")
+        dataset = dataset or self.external_config_dict.get("dataset", "ml-100k")
+        model_class = get_model(model) if isinstance(model, str) else model
+        return model_class.__name__, model_class, dataset
+
+    def _load_internal_config_dict(self, model, model_class, dataset):
+        super()._load_internal_config_dict(model, model_class, dataset)
+        root = properties_dir()
+        for path in (
+            os.path.join(root, "overall.yaml"),  # under RecBole's dataset yaml, over its overall.yaml
+            os.path.join(os.path.dirname(recbole.__file__), "properties", "dataset", f"{dataset}.yaml"),
+            os.path.join(root, "model", f"{model}.yaml"),
+            os.path.join(root, "dataset", f"{dataset}.yaml"),
+        ):
+            if os.path.isfile(path):
+                self._update_internal_config_dict(path)
+        self._validate(model)
+
+    def _validate(self, model):
+        """Unknown names, wrong types and out-of-range values, before RecBole acts on any of them."""
+        user = self.external_config_dict
+        known = known_keys()
+        for key in user:
+            if key not in known:
+                hint = difflib.get_close_matches(key, known, n=1)
+                did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise UserError(f"unknown setting '{key}'{did_you_mean}; see properties/model/DisenSeqRec.yaml and RecBole's docs for the settings")
+        merged = {**self.internal_config_dict, **user}
+        for key, value in user.items():
+            default = self.internal_config_dict.get(key)
+            if default is not None and value is not None and not _is_type(value, default):
+                raise UserError(f"setting '{key}' must be of type {type(default).__name__} like its default {default!r}, got {value!r}")
+        if model == "DisenSeqRec":
+            for key, (check, expected) in DISEN_RULES.items():
+                if not check(merged.get(key)):
+                    raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
+        if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
+            raise UserError(
+                "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~ "
+                "(or use loss_type BPR for a baseline that supports it)"
+            )

@@ -1,0 +1,133 @@
+"""Checks on a dataset's files before and while RecBole reads them, each failing as one clear line."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from logging import getLogger
+
+import yaml
+import recbole
+from recbole.utils.url import rename_atomic_files
+
+from recbole_disen.errors import UserError
+
+DOWNLOAD_TIMEOUT = 20  # seconds
+
+
+def recbole_url(name):
+    """RecBole's download address for a dataset name, or None."""
+    path = os.path.join(os.path.dirname(recbole.__file__), "properties", "dataset", "url.yaml")
+    with open(path, encoding="utf-8") as f:
+        return (yaml.safe_load(f) or {}).get(name)
+
+
+def _download(url, folder, name):
+    """Fetch and unpack RecBole's zip into ``folder``; returns None, or why it failed."""
+    os.makedirs(folder, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".download-", dir=folder)
+    try:
+        archive = os.path.join(staging, "data.zip")
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(archive, "wb") as f:
+            shutil.copyfileobj(response, f)
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(staging)
+        os.unlink(archive)
+        basename = os.path.splitext(os.path.basename(url))[0]
+        rename_atomic_files(staging, basename, name)
+        for file in os.listdir(staging):
+            os.replace(os.path.join(staging, file), os.path.join(folder, file))
+        return None
+    except (OSError, zipfile.BadZipFile) as error:
+        return " ".join(str(error).split()) or type(error).__name__
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def ensure_inter_file(config):
+    """The dataset's .inter file exists (downloading RecBole's copy if it has one) and looks right."""
+    name, folder = config["dataset"], config["data_path"]
+    path = os.path.join(folder, f"{name}.inter")
+    if config["benchmark_filename"]:
+        return
+    if not os.path.isfile(path):
+        url = recbole_url(name)
+        if url:
+            getLogger().info(f"{path} not found: downloading {url}")
+            failure = _download(url, folder, name)
+            status = f"the download from {url} failed ({failure})" if failure else None
+        else:
+            status = "RecBole has no download address for it"
+        if status:
+            raise UserError(
+                f"no data for dataset '{name}': RecBole looks for {os.path.abspath(path)} and {status}; "
+                f"put a RecBole atomic file there (or pass --data_path=DIR to use DIR/{name}/{name}.inter), "
+                f"or convert raw data with 'recbole-disen prepare amazon-csv RATINGS.csv --name {name}' "
+                f"or 'recbole-disen prepare user-lines FILE.txt --name {name}'"
+            )
+    check_inter_header(config, path)
+
+
+def check_inter_header(config, path):
+    """Header with typed fields, the user, item and time fields present, and at least one row."""
+    with open(path, encoding=config["encoding"] or "utf-8") as f:
+        header = f.readline().rstrip("\r\n")
+        first_row = f.readline().strip()
+    fields = header.split(config["field_separator"])
+    if not header or any(":" not in field for field in fields):
+        raise UserError(
+            f"{path}: the first line must be a header of typed fields such as "
+            f"'user_id:token<TAB>item_id:token<TAB>timestamp:float', got {header[:80]!r}"
+        )
+    names = {field.split(":")[0] for field in fields}
+    needed = [config["USER_ID_FIELD"], config["ITEM_ID_FIELD"]]
+    if config["eval_args"]["order"] == "TO":
+        needed.append(config["TIME_FIELD"])
+    missing = [field for field in needed if field not in names]
+    if missing:
+        raise UserError(
+            f"{path}: the header has no {', '.join(missing)} column; sequential models order each user's "
+            f"items by it (add the column, or set TIME_FIELD / USER_ID_FIELD / ITEM_ID_FIELD to the names used)"
+        )
+    load_col = (config["load_col"] or {}).get("inter")
+    if load_col is not None:
+        not_loaded = [field for field in needed if field not in load_col]
+        if not_loaded:
+            raise UserError(f"load_col for inter leaves out {', '.join(not_loaded)}: add it to load_col")
+    if not first_row:
+        raise UserError(f"{path} holds a header but no interactions")
+
+
+@contextlib.contextmanager
+def readable_errors(config):
+    """RecBole's parse errors for a malformed file, as one line naming the file."""
+    try:
+        yield
+    except UserError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        path = os.path.join(config["data_path"], f"{config['dataset']}.inter")
+        message = " ".join(str(error).split())[:300]
+        raise UserError(f"cannot read {path}: {type(error).__name__}: {message}; check its columns and values") from None
+
+
+def check_split(config, dataset):
+    """Leave-one-out needs 3 interactions per user (train, valid, test): drop, and say, the others."""
+    split = config["eval_args"]["split"]
+    if "LS" not in split:
+        return
+    needed = 3 if split["LS"] == "valid_and_test" else 2
+    users = dataset.inter_feat[dataset.uid_field]
+    counts = users.value_counts()
+    short = counts.index[counts < needed]
+    if len(short) == len(counts):
+        raise UserError(f"no user of dataset '{config['dataset']}' has {needed} or more interactions, which leave-one-out needs")
+    if len(short):
+        dropped = users.isin(short)
+        dataset.inter_feat = dataset.inter_feat[~dropped].reset_index(drop=True)
+        getLogger().warning(
+            f"dropped {len(short)} users with fewer than {needed} interactions "
+            f"({int(dropped.sum())} interactions): leave-one-out needs {needed} per user"
+        )

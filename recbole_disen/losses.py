@@ -1,0 +1,52 @@
+"""DisenSeqRec's losses as pure functions of tensors (equation numbers follow ../docs/method.md).
+
+Nothing here holds state: each function maps tensors to tensors, so each can be checked by hand.
+"""
+
+import torch
+
+
+def aggregate_scores(intent_scores, aggregation):
+    """Score of an item from its K per-intention scores [..., K] (seq2item, s_j = agg_k <phi_k, e_j>).
+
+    ``max`` is the multi-interest retrieval rule; ``logsumexp`` is its smooth upper bound.
+    """
+    if aggregation == "max":
+        return intent_scores.max(dim=-1).values
+    return torch.logsumexp(intent_scores, dim=-1)
+
+
+def seq2seq_infonce(earlier, future, valid, temperature):
+    """Per-(row, intention) InfoNCE losses [B, K] (the seq2seq loss, L_s2s(u, t, k)).
+
+    earlier, future: [B, K, H] intention vectors of the earlier and the (reversed) future sequence;
+    valid: [B] bool, rows that have a future. For row b and intention k the positive is future[b, k];
+    the negatives are future[b', k'] for every valid row b' and every k' (the same row's other
+    intentions included). Rows without a future get a loss of 0 and are no one's negative.
+    """
+    batch, n_intents, hidden = earlier.shape
+    logits = (earlier.reshape(-1, hidden) @ future.reshape(-1, hidden).t()) / temperature  # [BK, BK]
+    candidate = valid.repeat_interleave(n_intents)  # [BK]
+    logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
+    positive = logits.diagonal()  # [BK]
+    losses = torch.logsumexp(logits.float(), dim=-1) - positive.float()
+    return torch.where(candidate, losses, 0.0).view(batch, n_intents)
+
+
+def confidence_mask(losses, valid, keep_ratio):
+    """Keep the ``keep_ratio`` (lambda) fraction of smallest losses among valid rows: bool [B, K].
+
+    With n = K * (number of valid rows) candidates, the threshold is the max(1, floor(lambda n))-th
+    smallest loss; every loss at or below it is kept. The threshold is computed without gradient.
+    """
+    batch, n_intents = losses.shape
+    ranked = torch.where(valid.unsqueeze(1), losses.detach(), float("inf")).flatten().sort().values
+    count = valid.sum() * n_intents
+    kth = torch.clamp(torch.floor(count * keep_ratio).long(), min=1) - 1
+    threshold = ranked.gather(0, kth.view(1))
+    return (losses.detach() <= threshold) & valid.unsqueeze(1)
+
+
+def masked_mean(losses, mask):
+    """Mean of ``losses`` where ``mask`` holds; 0 (with a gradient path) when nothing is kept."""
+    return (losses * mask).sum() / mask.sum().clamp(min=1)

@@ -1,0 +1,57 @@
+"""The intention layer: K intention vectors phi_k from the per-position outputs z_i (Sec. 3.3).
+
+    p(k|i) = softmax_k cos(z_i, c_k) / tau                       (intention assignment)
+    p_i    = softmax_{i real} <k_i, q> / sqrt(D)                 (importance for the future)
+             k_i = k~_i + ReLU(W k~_i + b),  k~_i = LN(z_i + alpha_i),  q = LN(z_t + alpha_t + b')
+    phi_k  = LN(beta_k + sum_i p(k|i) p_i z_i)                   (intention representation)
+
+The earlier and the future sequence use different biases beta (``side`` 0 and 1).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class IntentionLayer(nn.Module):
+    """Turns z [B, L, H] and the real lengths [B] into phi [B, K, H]."""
+
+    EARLIER, FUTURE = 0, 1
+
+    def __init__(self, hidden_size, n_intents, max_len, temperature, layer_norm_eps):
+        super().__init__()
+        self.temperature = temperature
+        self.scale = 1.0 / math.sqrt(hidden_size)
+        self.prototypes = nn.Parameter(torch.randn(n_intents, hidden_size) * self.scale)  # c_k
+        self.position = nn.Parameter(torch.zeros(max_len, hidden_size))  # alpha_i
+        self.key_transform = nn.Linear(hidden_size, hidden_size)  # W, b
+        self.query_bias = nn.Parameter(torch.zeros(hidden_size))  # b'
+        self.attention_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        self.bias = nn.Parameter(torch.randn(2, n_intents, hidden_size) * self.scale)  # beta per side
+        self.output_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+
+    def assignment(self, z):
+        """p(k|i): z [B, L, H] -> [B, L, K], each row a distribution over the K intentions."""
+        cosine = F.normalize(z, dim=-1) @ F.normalize(self.prototypes, dim=-1).t()  # [B, L, K]
+        return torch.softmax(cosine / self.temperature, dim=-1)
+
+    def importance(self, z, length):
+        """p_i: z [B, L, H], length [B] -> [B, L]; exactly 0 on padding, rows sum to 1 (length >= 1)."""
+        seq_len = z.size(1)
+        real = torch.arange(seq_len, device=z.device) < length.unsqueeze(1)  # [B, L]
+        keys = self.attention_norm(z + self.position[:seq_len])  # [B, L, H]
+        keys = keys + F.relu(self.key_transform(keys))
+        last = (length - 1).clamp(min=0)  # [B]
+        z_last = z[torch.arange(z.size(0), device=z.device), last]  # [B, H]
+        query = self.attention_norm(z_last + self.position[last] + self.query_bias)  # [B, H]
+        scores = (keys @ query.unsqueeze(-1)).squeeze(-1) * self.scale  # [B, L]
+        scores = scores.masked_fill(~real, torch.finfo(scores.dtype).min)
+        return torch.softmax(scores, dim=-1) * real
+
+    def forward(self, z, length, side=EARLIER):
+        """phi [B, K, H]; with ``length`` 0 a row gives LN(beta_k), the "no intention" vector."""
+        weight = self.assignment(z) * self.importance(z, length).unsqueeze(-1)  # [B, L, K]
+        pooled = weight.transpose(1, 2) @ z  # [B, K, H]
+        return self.output_norm(self.bias[side] + pooled)

@@ -1,0 +1,247 @@
+"""Turn raw interaction files into RecBole atomic ``.inter`` files.
+
+Two input formats are understood:
+
+* **user lines** (S3-Rec, ICLRec, CL4SRec, ...): one user per line, ``user_id item_id item_id ...``,
+  separated by whitespace, items in chronological order. There are no timestamps, so the 1-based
+  position of the item in its user's line becomes the ``timestamp:float`` column (written ``1``, ``2``, ...).
+  Output header: ``user_id:token  item_id:token  timestamp:float``.
+* **Amazon ratings CSV** (as published with the McAuley/UCSD Amazon review data): ``user,item,rating,timestamp``
+  comma separated, no header (a first line that is exactly ``user,item,rating,timestamp`` is skipped),
+  timestamp in unix seconds. Rows are copied in input order, values as written in the input.
+  Output header: ``user_id:token  item_id:token  rating:float  timestamp:float``.
+
+The output goes to ``<out_dir>/<name>/<name>.inter`` (tab separated, UTF-8, ``\\n`` line ends), written to a
+temporary file first and moved into place only when complete. Point RecBole's ``data_path`` at ``out_dir``
+and select the dataset with ``dataset=<name>``. Blank input lines are skipped in both formats.
+"""
+
+import argparse
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recbole_disen.errors import UserError
+
+USER_LINES_HEADER = ("user_id:token", "item_id:token", "timestamp:float")
+AMAZON_CSV_HEADER = ("user_id:token", "item_id:token", "rating:float", "timestamp:float")
+AMAZON_CSV_HEADER_ROW = "user,item,rating,timestamp"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+Row = tuple[str, ...]
+RowReader = Callable[[Iterable[str]], Iterator[Row]]
+
+
+@dataclass
+class _Tally:
+    interactions: int = 0
+    users: set[str] = field(default_factory=set)
+    items: set[str] = field(default_factory=set)
+
+    def count(self, rows: Iterable[Row]) -> Iterator[Row]:
+        for row in rows:
+            self.interactions += 1
+            self.users.add(row[0])
+            self.items.add(row[1])
+            yield row
+
+
+def convert_user_lines(src, out_dir, name=None) -> Path:
+    """Convert a one-line-per-user file into ``out_dir/<name>/<name>.inter`` and return that path.
+
+    ``name`` defaults to the stem of ``src``. The item's 1-based position in its user's line is the timestamp.
+    Raises UserError for a missing or empty source, a user without items, a user on two lines, or a bad name.
+    """
+    return _convert(_user_line_rows, USER_LINES_HEADER, src, out_dir, name)[0]
+
+
+def convert_amazon_csv(src, out_dir, name=None) -> Path:
+    """Convert a header-less Amazon ``user,item,rating,timestamp`` CSV into ``out_dir/<name>/<name>.inter``.
+
+    ``name`` defaults to the stem of ``src``; rows keep their input order and returns the written path.
+    Raises UserError for a missing or empty source, a line without exactly four fields, an empty id,
+    a rating or timestamp that is not a finite number, or a bad name.
+    """
+    return _convert(_amazon_csv_rows, AMAZON_CSV_HEADER, src, out_dir, name)[0]
+
+
+def ensure_user_lines_dataset(src, cache_dir) -> tuple[Path, str]:
+    """Make sure ``cache_dir/<stem>/<stem>.inter`` is converted from the user-lines file ``src``.
+
+    Converts only when that file is missing or older than ``src``. Returns ``(cache_dir, stem)``:
+    the ``data_path`` and ``dataset`` to give RecBole.
+    """
+    src, cache_dir = _existing_file(src), Path(cache_dir)
+    name = src.stem
+    target = cache_dir / name / f"{name}.inter"
+    if not target.exists() or target.stat().st_mtime_ns < src.stat().st_mtime_ns:
+        convert_user_lines(src, cache_dir, name)
+    return cache_dir, name
+
+
+def cli(argv: list[str]) -> int:
+    """Run ``recbole-disen prepare``: convert one raw file and report what was written on one stdout line."""
+    args = _parser().parse_args(argv)
+    rows_of, header = _FORMATS[args.format]
+    path, tally = _convert(rows_of, header, args.src, args.out, args.name)
+    sys.stdout.write(
+        f"wrote {tally.interactions} interactions of {len(tally.users)} users and {len(tally.items)} items "
+        f"to {path}\n"
+    )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recbole-disen prepare",
+        description=(
+            "Convert a raw interaction file into a RecBole atomic file OUT/NAME/NAME.inter. "
+            "Afterwards set RecBole's data_path to OUT and select the data with --dataset=NAME."
+        ),
+    )
+    parser.add_argument(
+        "format",
+        choices=tuple(_FORMATS),
+        help="user-lines: 'user_id item_id item_id ...' per line, items in chronological order "
+        "(S3-Rec/ICLRec format; the position becomes the timestamp). "
+        "amazon-csv: header-less 'user,item,rating,timestamp' Amazon ratings CSV.",
+    )
+    parser.add_argument("src", metavar="SRC", help="the raw input file")
+    parser.add_argument(
+        "--out", metavar="DIR", default="dataset", help="output folder, i.e. RecBole's data_path (default: %(default)s)"
+    )
+    parser.add_argument("--name", help="dataset name for --dataset=NAME (default: the stem of SRC)")
+    return parser
+
+
+def _convert(rows_of: RowReader, header: Row, src, out_dir, name) -> tuple[Path, _Tally]:
+    src = _existing_file(src)
+    name = _checked_name(src.stem if name is None else name)
+    folder = _make_folder(Path(out_dir) / name)
+    target = folder / f"{name}.inter"
+    tally = _Tally()
+    with _open_text(src) as lines:
+        _write_atomically(target, header, _non_empty(tally.count(rows_of(_decoded(lines, src))), src))
+    return target, tally
+
+
+def _user_line_rows(lines: Iterable[str]) -> Iterator[Row]:
+    first_line_of: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        user, items = tokens[0], tokens[1:]
+        if not items:
+            raise UserError(f"line {number}: user {user} has no items; every line needs 'user_id item_id ...'")
+        if user in first_line_of:
+            raise UserError(
+                f"line {number}: user {user} already appeared on line {first_line_of[user]}; "
+                "put each user's whole sequence on one line"
+            )
+        first_line_of[user] = number
+        for position, item in enumerate(items, start=1):
+            yield user, item, str(position)
+
+
+def _amazon_csv_rows(lines: Iterable[str]) -> Iterator[Row]:
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or (number == 1 and line == AMAZON_CSV_HEADER_ROW):
+            continue
+        yield _amazon_csv_row(line, number)
+
+
+def _amazon_csv_row(line: str, number: int) -> Row:
+    fields = tuple(value.strip() for value in line.split(","))
+    if len(fields) != 4:
+        raise UserError(
+            f"line {number}: expected 4 comma-separated fields user,item,rating,timestamp, got {len(fields)}"
+        )
+    user, item, rating, timestamp = fields
+    if not user or not item or "\t" in user + item:
+        raise UserError(f"line {number}: user and item ids must be non-empty and contain no tabs")
+    for label, value in (("rating", rating), ("timestamp", timestamp)):
+        if not _is_finite_number(value):
+            raise UserError(
+                f"line {number}: {label} {value!r} is not a number; "
+                "the file must be user,item,rating,timestamp without a header"
+            )
+    return fields
+
+
+_FORMATS = {"user-lines": (_user_line_rows, USER_LINES_HEADER), "amazon-csv": (_amazon_csv_rows, AMAZON_CSV_HEADER)}
+
+
+def _non_empty(rows: Iterable[Row], src: Path) -> Iterator[Row]:
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
+        raise UserError(f"{src} holds no interactions: give a non-empty input file")
+
+
+def _is_finite_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _write_atomically(target: Path, header: Row, rows: Iterable[Row]) -> None:
+    """Write header and rows to a temp file beside ``target``, then move it onto ``target``; clean up on error."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write("\t".join(header) + "\n")
+            handle.writelines("\t".join(row) + "\n" for row in rows)
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {target}: {error.strerror}; check the --out folder") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _existing_file(src) -> Path:
+    src = Path(src)
+    if not src.is_file():
+        raise UserError(f"input file {src} not found: give the path of an existing file")
+    return src
+
+
+def _checked_name(name: str) -> str:
+    if not _SAFE_NAME.fullmatch(name):
+        raise UserError(
+            f"dataset name {name!r} is not allowed: use letters, digits, '-', '_' and '.', not starting with '.' "
+            "(pass --name to choose one)"
+        )
+    return name
+
+
+def _make_folder(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create output folder {folder}: {error.strerror}; choose another --out") from None
+    return folder
+
+
+def _open_text(src: Path):
+    try:
+        return open(src, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"cannot read {src}: {error.strerror}") from None
+
+
+def _decoded(lines: Iterable[str], src: Path) -> Iterator[str]:
+    try:
+        yield from lines
+    except UnicodeDecodeError:
+        raise UserError(f"{src} is not UTF-8 text: convert it to UTF-8 first") from None

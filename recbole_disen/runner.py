@@ -1,0 +1,140 @@
+"""One training run, for DisenSeqRec or any RecBole model, on identical terms.
+
+It is RecBole's ``run_recbole`` (config, data, model, Trainer, test) with this package's config, the
+compatibility fixes, safe checkpoints, a time budget, and a result dict that the benchmark stores.
+"""
+
+import logging
+import os
+import platform
+import resource
+import sys
+import time
+from logging import getLogger
+
+import numpy as np
+import pandas as pd
+import recbole
+import torch
+from recbole.data import create_dataset, data_preparation
+from recbole.utils import ModelType, init_logger, init_seed, set_color
+
+import recbole_disen
+from recbole_disen import checkpoint, compat, datacheck
+from recbole_disen.config import DisenConfig, get_model
+from recbole_disen.errors import UserError
+from recbole_disen.trainer import DisenTrainer
+
+# RecBole raises these for settings it cannot use; they reach the user as one line.
+CONFIG_ERRORS = (ValueError, KeyError, TypeError, NotImplementedError, SyntaxError, AssertionError)
+
+
+def build_config(model, dataset, config_files=None, config_dict=None, cmd_config=None):
+    """DisenConfig, with RecBole's own setting errors turned into one-line UserErrors."""
+    try:
+        return DisenConfig(model, dataset, config_files, config_dict, cmd_config)
+    except UserError:
+        raise
+    except CONFIG_ERRORS as error:
+        raise UserError(f"invalid settings: {error}") from None
+
+
+def build_dataset(config):
+    """RecBole's dataset for the model; sequential models get the pandas-3-safe SequentialDataset."""
+    datacheck.ensure_inter_file(config)
+    with datacheck.readable_errors(config):
+        if config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
+            recbole.data.dataset, config["model"] + "Dataset"
+        ):
+            dataset = compat.CompatSequentialDataset(config)
+        else:
+            dataset = create_dataset(config)
+        datacheck.check_split(config, dataset)
+    return dataset
+
+
+def build(config, logger=None):
+    """(dataset, train, valid, test, model) ready to train, seeded as RecBole seeds them."""
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = build_dataset(config)
+    if logger:
+        logger.info(dataset)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
+    model = get_model(config["model"])(config, train_data.dataset).to(config["device"])
+    compat.disable_anomaly_detection()
+    return dataset, train_data, valid_data, test_data, model
+
+
+def environment():
+    """Versions and machine, recorded with every result."""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return (
+        {"python": platform.python_version(), "torch": torch.__version__, "recbole": recbole.__version__,
+         "numpy": np.__version__, "pandas": pd.__version__, "recbole_disen": recbole_disen.__version__},
+        {"platform": platform.platform(), "cpu_count": os.cpu_count(), "gpu": gpu},
+    )
+
+
+def _peak_memory(device):
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device), "gpu"
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, "cpu"
+
+
+def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=None, *, cmd_config=None,
+        time_budget=None, show_progress=None, saved=True, resume=None):
+    """Train with early stopping, test the best checkpoint, and return the results as plain data."""
+    config = build_config(model, dataset, config_files, config_dict, cmd_config)
+    init_seed(config["seed"], config["reproducibility"])
+    init_logger(config)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    logger = getLogger()
+    logger.info(sys.argv)
+    logger.info(config)
+    _, train_data, valid_data, test_data, net = build(config, logger)
+    logger.info(net)
+    progress = config["show_progress"] if show_progress is None else show_progress
+    if config["device"].type == "cuda":
+        torch.cuda.reset_peak_memory_stats(config["device"])
+
+    trainer = DisenTrainer(config, net, time_budget=time_budget)
+    if resume:
+        if not os.path.isfile(resume):
+            raise UserError(f"--resume: no checkpoint at {resume}")
+        trainer.resume_checkpoint(resume)
+    best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
+    start = time.time()
+    test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=progress)
+    test_seconds = time.time() - start
+    users, user_ndcg = trainer.user_ndcg()
+    logger.info(set_color("best valid ", "yellow") + f": {dict(best_valid_result or {})}")
+    logger.info(set_color("test result", "yellow") + f": {dict(test_result)}")
+    peak, memory_kind = _peak_memory(config["device"])
+    versions, machine = environment()
+    return {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "seed": config["seed"],
+        "valid_metric": config["valid_metric"].lower(),
+        "best_valid_score": float(best_valid_score),
+        "best_valid_result": {k: float(v) for k, v in (best_valid_result or {}).items()},
+        "test_result": {k: float(v) for k, v in test_result.items()},
+        "test_user_ids": users.tolist(),
+        "test_user_ndcg@10": [float(x) for x in user_ndcg] if user_ndcg is not None else [],
+        "history": trainer.history,
+        "best_epoch": trainer.best_epoch,
+        "epochs_run": len(trainer.history),
+        "budget_cut": trainer.budget_cut,
+        "median_epoch_seconds": trainer.median_epoch_seconds(),
+        "test_eval_seconds": test_seconds,
+        "peak_memory_bytes": int(peak),
+        "memory_kind": memory_kind,
+        "n_params": sum(p.numel() for p in net.parameters()),
+        "checkpoint": trainer.saved_model_file if saved else None,
+        "last_checkpoint": trainer.last_model_file,
+        "config": checkpoint.plain(config.final_config_dict),
+        "versions": versions,
+        "machine": machine,
+    }

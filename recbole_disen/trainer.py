@@ -1,0 +1,174 @@
+"""RecBole's Trainer with safe checkpoints, exact resume, a time budget and a per-epoch record.
+
+Every model the runner trains (DisenSeqRec and the RecBole baselines) uses this trainer, so all
+share the same checkpointing and timing. The training loop itself is RecBole's.
+"""
+
+import os
+import time
+
+import numpy as np
+import torch
+from recbole.evaluator import Evaluator
+from recbole.evaluator.metrics import NDCG
+from recbole.trainer import Trainer
+
+from recbole_disen import checkpoint
+
+
+class BudgetSpent(Exception):
+    """Raised at the start of an epoch once the time budget is spent."""
+
+
+class RecordingEvaluator(Evaluator):
+    """RecBole's Evaluator that keeps each user's NDCG@k of the last evaluation (for paired tests)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.config = config
+        self.user_ndcg = None
+
+    def evaluate(self, dataobject):
+        topk = dataobject.get("rec.topk")
+        if topk is not None:
+            matrix = topk.numpy()
+            ndcg = NDCG(self.config).metric_info(matrix[:, :-1].astype(bool), matrix[:, -1])
+            self.user_ndcg = ndcg[:, min(10, ndcg.shape[1]) - 1]
+        return super().evaluate(dataobject)
+
+
+class DisenTrainer(Trainer):
+    """Trainer whose checkpoints load with weights_only=True; it also saves the last epoch for resume."""
+
+    def __init__(self, config, model, time_budget=None):
+        super().__init__(config, model)
+        self.evaluator = RecordingEvaluator(config)
+        self.time_budget = time_budget
+        self.last_model_file = self.saved_model_file.replace(".pth", "-last.pth")
+        self.history = []
+        self.budget_cut = False
+        self.best_epoch = None
+        self.eval_users = []
+        self._started = None
+        self._generator_state = None
+        self._validates = False
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _state(self, epoch):
+        return {
+            "format": checkpoint.FORMAT,
+            "config": checkpoint.plain(self.config.final_config_dict),
+            "epoch": epoch,
+            "cur_step": self.cur_step,
+            "best_valid_score": float(self.best_valid_score),
+            "best_valid_result": checkpoint.plain(dict(self.best_valid_result or {})),
+            "best_epoch": self.best_epoch,
+            "best_checkpoint": self.saved_model_file,
+            "history": self.history,
+            "state_dict": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "loader": self._generator_state,
+            },
+        }
+
+    def _save_checkpoint(self, epoch, verbose=True, **kwargs):
+        if not self.config["single_spec"] and self.config["local_rank"] != 0:
+            return
+        self.best_epoch = epoch
+        checkpoint.save_atomic(self._state(epoch), kwargs.pop("saved_model_file", self.saved_model_file))
+        if verbose:
+            self.logger.info(f"Saving current: {self.saved_model_file}")
+
+    def resume_checkpoint(self, resume_file):
+        """Continue from a '-last.pth' checkpoint: weights, optimiser, early stopping and RNG state."""
+        state = checkpoint.load(resume_file, self.device)
+        self.model.load_state_dict(state["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.start_epoch = state["epoch"] + 1
+        self.cur_step = state["cur_step"]
+        self.best_valid_score = state["best_valid_score"]
+        self.best_valid_result = state["best_valid_result"] or None
+        self.best_epoch = state["best_epoch"]
+        self.history = list(state["history"])
+        self.saved_model_file = state["best_checkpoint"]
+        self.last_model_file = resume_file
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self._generator_state = state["rng"]["loader"]
+
+    def load_best(self, model_file=None):
+        """Load the best (or the given) checkpoint's weights into the model, without running code."""
+        state = checkpoint.load(model_file or self.saved_model_file, self.device)
+        self.model.load_state_dict(state["state_dict"])
+
+    # -- training loop hooks -------------------------------------------------------------------
+    def fit(self, train_data, valid_data=None, verbose=True, saved=True, show_progress=False, callback_fn=None):
+        self._started = time.time() - (self.history[-1]["wall_seconds"] if self.history else 0.0)
+        if self._generator_state is not None:
+            train_data.generator.set_state(self._generator_state)
+        self._validates = bool(valid_data) and self.eval_step > 0
+
+        def end_of_validated_epoch(epoch_idx, valid_score):
+            self._end_epoch(epoch_idx)
+            if callback_fn:
+                callback_fn(epoch_idx, valid_score)
+
+        try:
+            super().fit(train_data, valid_data, verbose, saved, show_progress, end_of_validated_epoch)
+        except BudgetSpent:
+            self.budget_cut = True
+            self.logger.info(f"Time budget of {self.time_budget:.0f} s spent: training stops, best checkpoint is tested")
+        return self.best_valid_score, self.best_valid_result
+
+    def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
+        if self.time_budget is not None and time.time() - self._started >= self.time_budget:
+            raise BudgetSpent
+        start = time.time()
+        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        self.history.append({
+            "epoch": epoch_idx, "train_seconds": time.time() - start,
+            "valid_seconds": None, "valid_score": None, "wall_seconds": None,
+        })
+        self._generator_state = train_data.generator.get_state()
+        if not self._validates or (epoch_idx + 1) % self.eval_step != 0:
+            self._end_epoch(epoch_idx)
+        return loss
+
+    def _valid_epoch(self, valid_data, show_progress=False):
+        start = time.time()
+        valid_score, valid_result = super()._valid_epoch(valid_data, show_progress)
+        if self.history:
+            self.history[-1].update(valid_seconds=time.time() - start, valid_score=float(valid_score))
+        return valid_score, valid_result
+
+    def _end_epoch(self, epoch_idx):
+        self.history[-1]["wall_seconds"] = time.time() - self._started
+        if self.config["single_spec"] or self.config["local_rank"] == 0:
+            checkpoint.save_atomic(self._state(epoch_idx), self.last_model_file)
+
+    def _full_sort_batch_eval(self, batched_data):
+        self.eval_users.append(batched_data[0][self.config["USER_ID_FIELD"]].cpu())
+        return super()._full_sort_batch_eval(batched_data)
+
+    def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False):
+        """RecBole's evaluation; the best checkpoint is loaded with weights_only=True."""
+        if load_best_model:
+            self.load_best(model_file)
+        self.eval_users = []
+        return super().evaluate(eval_data, False, None, show_progress)
+
+    def user_ndcg(self):
+        """(user ids, NDCG@10) of the last evaluation, aligned."""
+        users = torch.cat(self.eval_users).numpy() if self.eval_users else np.zeros(0, dtype=np.int64)
+        return users, self.evaluator.user_ndcg
+
+    def median_epoch_seconds(self):
+        return float(np.median([h["train_seconds"] for h in self.history])) if self.history else 0.0
+
+    def remove_last_checkpoint(self):
+        if os.path.exists(self.last_model_file):
+            os.unlink(self.last_model_file)

@@ -1,0 +1,47 @@
+"""Tiny data and settings that every test builds for itself (no network, no ../shared)."""
+
+import numpy as np
+import pytest
+
+# Small model, few epochs, CPU: each end-to-end run takes seconds.
+TINY = {
+    "gpu_id": "", "epochs": 2, "train_batch_size": 64, "eval_batch_size": 64, "hidden_size": 16,
+    "inner_size": 32, "n_layers": 1, "MAX_ITEM_LIST_LENGTH": 10, "show_progress": False,
+    "stopping_step": 10, "seed": 2020, "worker": 0,
+}
+
+
+def write_inter(folder, name, sequences):
+    """A RecBole atomic file for ``{user: [item, ...]}``, timestamps = positions."""
+    path = folder / name
+    path.mkdir(parents=True, exist_ok=True)
+    lines = ["user_id:token\titem_id:token\ttimestamp:float"]
+    for user, items in sequences.items():
+        lines += [f"{user}\t{item}\t{t}" for t, item in enumerate(items, start=1)]
+    (path / f"{name}.inter").write_text("\n".join(lines) + "\n")
+    return path / f"{name}.inter"
+
+
+def tiny_sequences(n_users=60, n_items=40, seed=0):
+    """Users walk through items in a few recurring orders, so there is something to learn."""
+    rng = np.random.default_rng(seed)
+    sequences = {}
+    for user in range(1, n_users + 1):
+        length = int(rng.integers(5, 13))
+        start, step = int(rng.integers(1, n_items + 1)), int(rng.integers(1, 4))
+        sequences[f"u{user}"] = [f"i{(start + step * t) % n_items + 1}" for t in range(length)]
+    return sequences
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """(data_path, dataset name) of a tiny generated dataset."""
+    write_inter(tmp_path / "data", "tiny", tiny_sequences())
+    return tmp_path / "data", "tiny"
+
+
+@pytest.fixture
+def tiny_settings(tmp_path, tiny_data):
+    """TINY settings pointing at the tiny dataset, writing into tmp_path."""
+    data_path, _ = tiny_data
+    return {**TINY, "data_path": str(data_path), "checkpoint_dir": str(tmp_path / "saved")}

@@ -1,0 +1,321 @@
+"""Tests of the benchmark module with a fake runner (no training, no RecBole)."""
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from recbole_disen import bench
+from recbole_disen.errors import UserError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+USER_IDS = [1, 2, 3, 4, 5, 6]
+USER_OFFSETS = [-0.10, -0.05, 0.0, 0.02, 0.05, 0.08]
+# Hand-picked test NDCG@10 per (model, seed).
+NDCG10 = {
+    ("DisenSeqRec", 2020): 0.30,
+    ("DisenSeqRec", 2021): 0.32,
+    ("SASRec", 2020): 0.25,
+    ("SASRec", 2021): 0.28,
+}
+
+
+def fake_result(model, dataset, seed, budget_cut=False):
+    """A runner result of the contract shape with hand-picked numbers."""
+    ndcg = NDCG10[(model, seed)]
+    metrics = {f"{name}@{k}": round(ndcg * factor * k / 10, 6)
+               for name, factor in (("recall", 2.0), ("ndcg", 1.0), ("mrr", 0.8))
+               for k in (5, 10, 20)}
+    metrics["ndcg@10"] = ndcg
+    return {
+        "model": model, "dataset": dataset, "seed": seed,
+        "valid_metric": "ndcg@10", "best_valid_score": ndcg + 0.01,
+        "best_valid_result": {"ndcg@10": ndcg + 0.01},
+        "test_result": metrics,
+        "test_user_ids": USER_IDS,
+        "test_user_ndcg@10": [ndcg + offset * (1.0 if model == "DisenSeqRec" else 0.5)
+                              for offset in USER_OFFSETS],
+        "history": [
+            {"epoch": epoch, "train_seconds": 1.5, "valid_seconds": 0.5,
+             "valid_score": ndcg - 0.05 + 0.02 * epoch, "wall_seconds": 2.0 * (epoch + 1)}
+            for epoch in range(3)
+        ],
+        "best_epoch": 2, "epochs_run": 3, "budget_cut": budget_cut,
+        "median_epoch_seconds": 1.5, "test_eval_seconds": 0.25,
+        "peak_memory_bytes": 3 * 2**20, "memory_kind": "cpu", "n_params": 12345,
+        "checkpoint": f"saved/{model}.pth", "config": {"seed": seed},
+        "versions": {"python": "3.11", "torch": "2.13", "recbole": "1.2.1", "numpy": "2",
+                     "pandas": "3", "recbole_disen": "0.1"},
+        "machine": {"platform": "Linux-test", "cpu_count": 2, "gpu": None},
+    }
+
+
+class FakeRunner:
+    """Stands in for recbole_disen.runner.run; counts calls and can fail chosen runs."""
+
+    def __init__(self, fail=()):
+        self.calls = []
+        self.fail = set(fail)
+
+    def __call__(self, model="DisenSeqRec", dataset="ml-100k", config_files=None,
+                 config_dict=None, *, time_budget=None, show_progress=True, saved=True):
+        self.calls.append({"model": model, "dataset": dataset, "config_files": config_files,
+                           "config_dict": config_dict, "time_budget": time_budget,
+                           "show_progress": show_progress})
+        seed = config_dict["seed"]
+        if (model, seed) in self.fail:
+            raise RuntimeError("boom\nsecond line")
+        return fake_result(model, dataset, seed, budget_cut=(model, seed) == ("DisenSeqRec", 2021))
+
+
+def bench_args(out, *extra):
+    """Arguments of a small benchmark: 2 models x 2 seeds on the dataset name `toy`."""
+    return ["--datasets", "toy", "--models", "DisenSeqRec,SASRec", "--seeds", "2020,2021",
+            "--out", str(out), "--no-progress", *extra]
+
+
+def assert_finite_numbers(value):
+    """Every float inside a JSON value is finite."""
+    if isinstance(value, dict):
+        for item in value.values():
+            assert_finite_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            assert_finite_numbers(item)
+    elif isinstance(value, float):
+        assert math.isfinite(value)
+
+
+def test_cli_writes_run_jsons_and_report(tmp_path, capsys):
+    runner = FakeRunner()
+    out = tmp_path / "res"
+    args = bench_args(out, "--budget", "30", "--set", "hidden_size=64")
+    assert bench.cli(args, run_fn=runner) == 0
+
+    names = sorted(path.name for path in (out / "runs").glob("*.json"))
+    assert names == ["toy__DisenSeqRec__seed2020.json", "toy__DisenSeqRec__seed2021.json",
+                     "toy__SASRec__seed2020.json", "toy__SASRec__seed2021.json"]
+    run = json.loads((out / "runs" / "toy__SASRec__seed2021.json").read_text())
+    assert_finite_numbers(run)
+    assert run["run_key"] == "toy__SASRec__seed2021"
+    assert run["test_result"]["ndcg@10"] == 0.28
+    assert run["spec"] == {
+        "model": "SASRec", "dataset": "toy", "seed": 2021, "config_files": [], "budget": 30.0,
+        "config_dict": {"hidden_size": 64, "seed": 2021, "metrics": ["Recall", "NDCG", "MRR"],
+                        "topk": [5, 10, 20], "valid_metric": "NDCG@10"},
+    }
+    call = runner.calls[0]
+    assert call["time_budget"] == 30.0 and call["show_progress"] is False
+    assert call["config_dict"]["checkpoint_dir"].endswith("toy__DisenSeqRec__seed2020")
+
+    report = (out / "BENCH.md").read_text()
+    disen_mean, disen_std = (0.30 + 0.32) / 2, math.sqrt(2 * 0.01**2 / 1)
+    sas_mean, sas_std = (0.25 + 0.28) / 2, math.sqrt(2 * 0.015**2 / 1)
+    assert f"{disen_mean:.4f} ± {disen_std:.4f}" == "0.3100 ± 0.0141"
+    assert f"{sas_mean:.4f} ± {sas_std:.4f}" == "0.2650 ± 0.0212"
+    assert "| DisenSeqRec | 2020, 2021 | " in report
+    assert "0.3100 ± 0.0141" in report and "0.2650 ± 0.0212" in report
+    assert f"{(disen_mean - sas_mean) / sas_mean * 100:+.2f}%" in report  # +16.98%
+    assert "| 1/2 |" in report and "| 0/2 |" in report and "12,345" in report
+    assert "recbole-disen bench --datasets toy" in report and "Linux-test" in report
+    assert "BENCH.md" in capsys.readouterr().out
+    assert (out / "curves.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_relative_change_by_hand():
+    assert bench.relative_change(0.33, 0.30) == pytest.approx(10.0)
+    assert bench.relative_change(0.27, 0.30) == pytest.approx(-10.0)
+    assert math.isnan(bench.relative_change(0.1, 0.0))
+
+
+def test_paired_test_aligns_users_and_matches_hand_t_test():
+    ids_a = [5, 1, 3, 2, 4, 9]
+    ndcg_a = [0.50, 0.20, 0.45, 0.30, 0.10, 0.99]
+    ids_b = [4, 2, 7, 1, 3, 5]
+    ndcg_b = [0.05, 0.10, 0.50, 0.15, 0.40, 0.48]
+    result = bench.paired_test(ids_a, ndcg_a, ids_b, ndcg_b)
+
+    a = np.array([0.20, 0.30, 0.45, 0.10, 0.50])  # users 1..5
+    b = np.array([0.15, 0.10, 0.40, 0.05, 0.48])
+    d = a - b
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(d.size))
+    assert result["n"] == 5
+    assert result["mean_diff"] == pytest.approx(d.mean())
+    assert result["ttest_p"] == pytest.approx(2 * stats.t.sf(abs(t), d.size - 1))
+    expected = stats.wilcoxon(a, b)
+    assert result["wilcoxon_stat"] == pytest.approx(expected.statistic)
+    assert result["wilcoxon_p"] == pytest.approx(expected.pvalue)
+
+
+def test_paired_test_wilcoxon_tiny_example():
+    # differences 0.1, 0.2, -0.05, 0.3, 0.15: the only negative one has rank 1, so W = 1;
+    # exact two-sided p = 2 * P(W <= 1) = 2 * 2 / 2**5 = 0.125
+    result = bench.paired_test([1, 2, 3, 4, 5], [0.6, 0.7, 0.45, 0.8, 0.65],
+                               [1, 2, 3, 4, 5], [0.5] * 5)
+    assert result["wilcoxon_stat"] == pytest.approx(1.0)
+    assert result["wilcoxon_p"] == pytest.approx(0.125)
+
+
+def test_paired_test_all_equal_gives_p_one():
+    result = bench.paired_test([1, 2, 3], [0.1, 0.2, 0.3], [3, 2, 1], [0.3, 0.2, 0.1])
+    assert result == {"n": 3, "mean_diff": 0.0, "wilcoxon_stat": 0.0, "wilcoxon_p": 1.0,
+                      "ttest_p": 1.0}
+
+
+def test_single_seed_shows_no_std():
+    runs = [fake_result("DisenSeqRec", "toy", 2020), fake_result("SASRec", "toy", 2020)]
+    text = bench.render_markdown(bench.summarise(runs, command="cmd"))
+    assert "0.3000 ± -" in text and "0.2500 ± -" in text
+    assert f"{(0.30 - 0.25) / 0.25 * 100:+.2f}%" in text
+
+
+def test_resume_skips_finished_runs_and_reruns_changed_spec(tmp_path):
+    runner = FakeRunner()
+    out = tmp_path / "res"
+    assert bench.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=runner) == 0
+    assert len(runner.calls) == 4
+    assert bench.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=runner) == 0
+    assert len(runner.calls) == 4
+    assert bench.cli(bench_args(out, "--set", "hidden_size=32"), run_fn=runner) == 0
+    assert len(runner.calls) == 8
+    args = bench_args(out, "--set", "hidden_size=32", "--set", "SASRec:dropout_prob=0.1")
+    assert bench.cli(args, run_fn=runner) == 0
+    assert [call["model"] for call in runner.calls[8:]] == ["SASRec", "SASRec"]
+    assert runner.calls[-1]["config_dict"]["dropout_prob"] == 0.1
+
+
+def test_parallel_jobs_in_process(tmp_path):
+    runner = FakeRunner()
+    assert bench.cli(bench_args(tmp_path, "--jobs", "2"), run_fn=runner) == 0
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 4
+
+
+def test_missing_dataset_path_is_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        bench.cli(["--datasets", str(tmp_path / "nope.txt"), "--out", str(tmp_path)],
+                  run_fn=FakeRunner())
+
+
+@pytest.mark.parametrize("item", ["noequals", "=5", ":lr=1", "Caser:lr=1", "seed=3",
+                                  "bad key=1", "x={1, 2}"])
+def test_bad_set_is_user_error(tmp_path, item):
+    runner = FakeRunner()
+    with pytest.raises(UserError):
+        bench.cli(bench_args(tmp_path, "--set", item), run_fn=runner)
+    assert runner.calls == []
+
+
+def test_bad_arguments_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="--datasets"):
+        bench.cli(["--out", str(tmp_path)], run_fn=FakeRunner())
+    with pytest.raises(UserError, match="--seeds"):
+        bench.cli(bench_args(tmp_path, "--seeds", "1,x"), run_fn=FakeRunner())
+    with pytest.raises(UserError, match="--models"):
+        bench.cli(bench_args(tmp_path, "--models", " , "), run_fn=FakeRunner())
+
+
+def test_set_values_are_literals_or_strings():
+    shared, per_model = bench.parse_overrides(
+        ["topk_x=[1, 2]", "name=ml-100k", "BERT4Rec:eval_step=5", "path=/a=b"], ["BERT4Rec"])
+    assert shared == {"topk_x": [1, 2], "name": "ml-100k", "path": "/a=b"}
+    assert per_model == {"BERT4Rec": {"eval_step": 5}}
+
+
+def test_folder_and_txt_datasets(tmp_path, monkeypatch):
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (folder / "shop.inter").write_text("user_id:token\titem_id:token\n")
+    lines = tmp_path / "beauty.txt"
+    lines.write_text("1 2 3\n")
+    converted = []
+
+    def fake_convert(src, cache_dir):
+        converted.append((Path(src), Path(cache_dir)))
+        return tmp_path / "cache", "Beauty"
+
+    monkeypatch.setattr(bench, "_convert_user_lines", fake_convert)
+    runner = FakeRunner()
+    NDCG10.update({("DisenSeqRec", 7): 0.2})
+    args = ["--datasets", f"{folder},{lines}", "--models", "DisenSeqRec", "--seeds", "7",
+            "--out", str(tmp_path / "res")]
+    try:
+        assert bench.cli(args, run_fn=runner) == 0
+    finally:
+        del NDCG10[("DisenSeqRec", 7)]
+    assert converted == [(lines, tmp_path / "res" / "data")]
+    assert [(call["dataset"], call["config_dict"]["data_path"]) for call in runner.calls] == [
+        ("shop", str(tmp_path)), ("Beauty", str(tmp_path / "cache"))]
+
+
+def test_failing_run_is_reported_and_others_still_stored(tmp_path):
+    runner = FakeRunner(fail={("SASRec", 2021)})
+    assert bench.cli(bench_args(tmp_path), run_fn=runner) == 1
+    assert len(runner.calls) == 4
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 3
+    report = (tmp_path / "BENCH.md").read_text()
+    assert "`toy__SASRec__seed2021`: RuntimeError: boom" in report
+    assert "second line" not in report
+
+
+def test_worker_entry_point_runs_job_file(tmp_path, monkeypatch):
+    runner = FakeRunner(fail={("SASRec", 2020)})
+    monkeypatch.setattr(bench, "_load_runner", lambda: runner)
+    [good, bad] = plan(tmp_path, "--models", "DisenSeqRec,SASRec", "--seeds", "2020")
+    for job, status in ((good, 0), (bad, 1)):
+        job_file = tmp_path / f"{job.run_key}.job.json"
+        data = {**bench.asdict(job), "error_path": str(tmp_path / f"{job.run_key}.err")}
+        job_file.write_text(json.dumps(data))
+        assert bench.cli(["--worker", str(job_file)]) == status
+    assert json.loads(Path(good.result_path).read_text())["spec"] == good.spec
+    assert (tmp_path / f"{bad.run_key}.err").read_text() == "RuntimeError: boom"
+
+
+def plan(out, *extra):
+    """Plan jobs on dataset `toy` into `out`."""
+    args = bench.build_parser().parse_args(["--datasets", "toy", "--out", str(out), *extra])
+    return bench.plan_jobs(args)
+
+
+FAKE_WORKER = textwrap.dedent("""
+    import json, os, signal, sys
+    job = json.load(open(sys.argv[1]))
+    model = job["spec"]["model"]
+    if model == "SASRec":
+        open(job["error_path"], "w").write("ValueError: bad settings")
+        sys.exit(1)
+    if model == "BERT4Rec":
+        os.kill(os.getpid(), signal.SIGKILL)
+    result = json.load(open(sys.argv[2]))
+    result.update(run_key=job["run_key"], spec=job["spec"])
+    json.dump(result, open(job["result_path"], "w"))
+""")
+
+
+def test_subprocess_executor_records_worker_failures(tmp_path, monkeypatch):
+    script, result = tmp_path / "fake_worker.py", tmp_path / "result.json"
+    script.write_text(FAKE_WORKER)
+    result.write_text(json.dumps(fake_result("DisenSeqRec", "toy", 2020)))
+    monkeypatch.setattr(bench, "worker_command",
+                        lambda job_file: [sys.executable, str(script), str(job_file), str(result)])
+    args = bench_args(tmp_path, "--models", "DisenSeqRec,SASRec,BERT4Rec", "--seeds", "2020",
+                      "--jobs", "2")
+    assert bench.cli(args) == 1
+    assert [path.name for path in (tmp_path / "runs").glob("*.json")] == [
+        "toy__DisenSeqRec__seed2020.json"]
+    report = (tmp_path / "BENCH.md").read_text()
+    assert "`toy__SASRec__seed2020`: ValueError: bad settings" in report
+    assert "`toy__BERT4Rec__seed2020`: worker process killed by signal 9" in report
+
+
+def test_module_entry_point_reports_user_error(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "recbole_disen.bench", "--datasets", str(tmp_path / "x.txt")],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], check=False)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: dataset path")
