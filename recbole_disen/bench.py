@@ -20,11 +20,13 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,6 +57,7 @@ REQUIRED_RUN_KEYS = frozenset(
     {"model", "dataset", "seed", "test_result", "test_user_ids", USER_SCORES_KEY, "history"}
 )
 MIB = 2**20
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 # ---------------------------------------------------------------- data types
@@ -346,27 +349,30 @@ def _comparison_lines(dataset: DatasetSummary) -> list:
     """The DisenSeqRec-against-baselines table of one dataset."""
     title = f"### {PROPOSED} vs baselines on {dataset.name} (test NDCG@10)"
     if not dataset.comparisons:
-        return [title, "", "No DisenSeqRec and baseline runs with a common seed.", ""]
-    header = ["Baseline", "Common seeds", PROPOSED, "Baseline NDCG@10", "Relative change",
-              "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
-    rows = [
-        [
-            comparison.baseline,
-            _join(comparison.seeds),
-            f"{comparison.proposed_mean:.4f}",
-            f"{comparison.baseline_mean:.4f}",
-            f"{comparison.relative_change:+.2f}%",
-            str(comparison.test["n"]),
-            f"{comparison.test['mean_diff']:+.4f}",
-            f"{comparison.test['wilcoxon_stat']:.1f}",
-            f"{comparison.test['wilcoxon_p']:.3g}",
-            f"{comparison.test['ttest_p']:.3g}",
-        ]
-        for comparison in dataset.comparisons
-    ]
+        return [title, "", f"No {PROPOSED} and baseline runs with a common seed.", ""]
+    header = ["Baseline", "Common seeds", f"{PROPOSED} NDCG@10", "Baseline NDCG@10",
+              "Relative change", "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
     note = ("Per-user NDCG@10 is averaged over the common seeds, users are paired by id; "
             "Wilcoxon signed-rank and paired t-test, two-sided.")
+    rows = [_comparison_cells(comparison) for comparison in dataset.comparisons]
     return [title, "", note, ""] + _table(header, rows)
+
+
+def _comparison_cells(comparison: Comparison) -> list:
+    """Table cells of one DisenSeqRec-against-baseline comparison."""
+    test = comparison.test
+    return [
+        comparison.baseline,
+        _join(comparison.seeds),
+        f"{comparison.proposed_mean:.4f}",
+        f"{comparison.baseline_mean:.4f}",
+        f"{comparison.relative_change:+.2f}%",
+        str(test["n"]),
+        f"{test['mean_diff']:+.4f}",
+        f"{test['wilcoxon_stat']:.1f}",
+        f"{test['wilcoxon_p']:.3g}",
+        f"{test['ttest_p']:.3g}",
+    ]
 
 
 def _failure_lines(failures: list) -> list:
@@ -417,13 +423,7 @@ def _plot_dataset(axes, name: str, runs: list) -> None:
     metric = f"valid {runs[0].get('valid_metric', COMPARE_METRIC)}"
     by_model = _group(runs, "model")
     for colour, model in enumerate(_model_order(by_model)):
-        for index, run in enumerate(by_model[model]):
-            points = [entry for entry in run["history"] if entry.get("valid_score") is not None]
-            style = {"color": f"C{colour}", "marker": ".", "alpha": 0.8,
-                     "label": f"{model} (seeds: {len(by_model[model])})" if index == 0 else None}
-            scores = [entry["valid_score"] for entry in points]
-            axes[0].plot([entry["epoch"] for entry in points], scores, **style)
-            axes[1].plot([entry["wall_seconds"] for entry in points], scores, **style)
+        _plot_model(axes, model, by_model[model], f"C{colour}")
     for ax, xname, xlabel in zip(axes, ("epoch", "wall time"),
                                  ("epoch", "wall seconds since training start")):
         ax.set_title(f"{name}: {metric} vs {xname}")
@@ -433,19 +433,30 @@ def _plot_dataset(axes, name: str, runs: list) -> None:
         ax.legend(fontsize="small")
 
 
+def _plot_model(axes, model: str, runs: list, colour: str) -> None:
+    """Plot one line per seed of one model against epoch and wall seconds, labelled once."""
+    for index, run in enumerate(runs):
+        points = [entry for entry in run["history"] if entry.get("valid_score") is not None]
+        label = f"{model} (seeds: {len(runs)})" if index == 0 else None
+        style = {"color": colour, "marker": ".", "alpha": 0.8, "label": label}
+        scores = [entry["valid_score"] for entry in points]
+        axes[0].plot([entry["epoch"] for entry in points], scores, **style)
+        axes[1].plot([entry["wall_seconds"] for entry in points], scores, **style)
+
+
 # ---------------------------------------------------------------- files
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with open(temporary, "xb") as stream:
             stream.write(data)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
 
 
@@ -694,8 +705,8 @@ def perform(job: Job, run_fn) -> None:
 
 
 def one_line_error(exc: BaseException) -> str:
-    """The exception type and the first line of its message."""
-    lines = str(exc).strip().splitlines()
+    """The exception type and the first line of its message, without terminal colour codes."""
+    lines = ANSI_ESCAPE.sub("", str(exc)).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 

@@ -9,6 +9,7 @@ import enum
 import os
 import tempfile
 
+import numpy as np
 import torch
 
 FORMAT = "recbole_disen.checkpoint/1"
@@ -22,8 +23,14 @@ def plain(value):
         return [plain(v) for v in value]
     if isinstance(value, enum.Enum):
         return value.name
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
     return str(value)
 
 

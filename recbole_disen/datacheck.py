@@ -26,6 +26,7 @@ def recbole_url(name):
 
 def _download(url, folder, name):
     """Fetch and unpack RecBole's zip into ``folder``; returns None, or why it failed."""
+    created = not os.path.isdir(folder)
     os.makedirs(folder, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".download-", dir=folder)
     try:
@@ -41,6 +42,7 @@ def _download(url, folder, name):
             os.replace(os.path.join(staging, file), os.path.join(folder, file))
         return None
     except (OSError, zipfile.BadZipFile) as error:
+        shutil.rmtree(folder if created else staging, ignore_errors=True)
         return " ".join(str(error).split()) or type(error).__name__
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -61,11 +63,12 @@ def ensure_inter_file(config):
         else:
             status = "RecBole has no download address for it"
         if status:
+            parent = os.path.dirname(os.path.normpath(folder)) or "."
             raise UserError(
                 f"no data for dataset '{name}': RecBole looks for {os.path.abspath(path)} and {status}; "
                 f"put a RecBole atomic file there (or pass --data_path=DIR to use DIR/{name}/{name}.inter), "
-                f"or convert raw data with 'recbole-disen prepare amazon-csv RATINGS.csv --name {name}' "
-                f"or 'recbole-disen prepare user-lines FILE.txt --name {name}'"
+                f"or convert raw data with 'recbole-disen prepare amazon-csv RATINGS.csv --out {parent} --name {name}' "
+                f"(or 'prepare user-lines FILE.txt ...' for one-line-per-user text)"
             )
     check_inter_header(config, path)
 

@@ -263,6 +263,12 @@ def test_failing_run_is_reported_and_others_still_stored(tmp_path):
     assert "second line" not in report
 
 
+def test_one_line_error_drops_colours_and_later_lines():
+    error = ValueError("\x1b[1mbad\x1b[0m value\nmore detail")
+    assert bench.one_line_error(error) == "ValueError: bad value"
+    assert bench.one_line_error(KeyError()) == "KeyError"
+
+
 def test_worker_entry_point_runs_job_file(tmp_path, monkeypatch):
     runner = FakeRunner(fail={("SASRec", 2020)})
     monkeypatch.setattr(bench, "_load_runner", lambda: runner)

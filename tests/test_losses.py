@@ -1,0 +1,72 @@
+"""The loss functions against values computed by hand."""
+
+import math
+
+import pytest
+import torch
+
+from recbole_disen import losses
+
+
+def test_infonce_one_intention_by_hand():
+    earlier = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])  # [B=2, K=1, H=2]
+    future = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]]])
+    got = losses.seq2seq_infonce(earlier, future, torch.tensor([True, True]), temperature=1.0)
+    # row 0: logits [1, 1], positive 1 -> log(2e) - 1 = log 2; row 1: logits [0, 1] -> log(1 + e) - 1
+    assert got.shape == (2, 1)
+    assert got[0, 0].item() == pytest.approx(math.log(2), abs=1e-6)
+    assert got[1, 0].item() == pytest.approx(math.log(1 + math.e) - 1, abs=1e-6)
+
+
+def test_infonce_other_intentions_of_the_same_row_are_negatives():
+    earlier = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # [B=1, K=2, H=2]
+    future = torch.tensor([[[2.0, 0.0], [0.0, 0.0]]])
+    got = losses.seq2seq_infonce(earlier, future, torch.tensor([True]), temperature=2.0)
+    # k=0: logits [1, 0], positive 1 -> log(e + 1) - 1; k=1: logits [0, 0], positive 0 -> log 2
+    assert got[0, 0].item() == pytest.approx(math.log(math.e + 1) - 1, abs=1e-6)
+    assert got[0, 1].item() == pytest.approx(math.log(2), abs=1e-6)
+
+
+def test_infonce_rows_without_future_are_neither_anchor_nor_negative():
+    earlier = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
+    future = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]]])
+    got = losses.seq2seq_infonce(earlier, future, torch.tensor([True, False]), temperature=1.0)
+    assert got.tolist() == [[0.0], [0.0]]  # row 0's only candidate is its own positive: loss log(e) - 1 = 0
+
+
+def test_infonce_is_stable_for_huge_logits_and_all_empty_batches():
+    earlier = torch.full((3, 2, 4), 1e4)
+    got = losses.seq2seq_infonce(earlier, earlier.clone(), torch.tensor([True, True, True]), 1e-3)
+    assert torch.isfinite(got).all()
+    empty = losses.seq2seq_infonce(earlier, earlier, torch.zeros(3, dtype=torch.bool), 1.0)
+    keep = losses.confidence_mask(empty, torch.zeros(3, dtype=torch.bool), 0.5)
+    assert empty.abs().sum().item() == 0 and not keep.any()
+    assert losses.masked_mean(empty, keep).item() == 0.0
+
+
+def test_confidence_mask_keeps_the_smallest_fraction_among_valid_rows():
+    l = torch.tensor([[1.0, 5.0], [3.0, 2.0]])
+    both = torch.tensor([True, True])
+    assert losses.confidence_mask(l, both, 0.5).tolist() == [[True, False], [False, True]]
+    assert losses.confidence_mask(l, both, 1.0).all()
+    assert losses.confidence_mask(l, both, 0.1).tolist() == [[True, False], [False, False]]  # at least one
+    first_only = torch.tensor([True, False])
+    assert losses.confidence_mask(l, first_only, 0.5).tolist() == [[True, False], [False, False]]
+
+
+def test_confidence_mask_keeps_ties_at_the_threshold_and_has_no_gradient():
+    l = torch.ones(2, 2, requires_grad=True)
+    mask = losses.confidence_mask(l, torch.tensor([True, True]), 0.25)
+    assert mask.all() and not mask.requires_grad
+
+
+def test_masked_mean_by_hand():
+    l = torch.tensor([[1.0, 5.0], [3.0, 2.0]])
+    mask = torch.tensor([[True, False], [False, True]])
+    assert losses.masked_mean(l, mask).item() == pytest.approx(1.5)
+
+
+def test_aggregate_scores():
+    s = torch.tensor([[1.0, 3.0, 2.0]])
+    assert losses.aggregate_scores(s, "max").tolist() == [3.0]
+    assert losses.aggregate_scores(s, "logsumexp").item() == pytest.approx(math.log(math.e + math.e**3 + math.e**2))

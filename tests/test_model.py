@@ -1,0 +1,72 @@
+"""DisenSeqRec wired together: gradients, scoring consistency, numerics."""
+
+import pytest
+import torch
+
+from recbole_disen.future import FUTURE_POSITION_FIELD
+from recbole_disen.runner import build, build_config
+
+
+def built_model(tiny_settings, **overrides):
+    config = build_config("DisenSeqRec", "tiny", config_dict={**tiny_settings, **overrides})
+    _, train, _, test, model = build(config)
+    return train, test, model
+
+
+def test_every_parameter_gets_a_gradient(tiny_settings):
+    train, _, model = built_model(tiny_settings, s2s_weight=1.0, s2s_projection=True)
+    seq2item, seq2seq = model.calculate_loss(next(iter(train)))
+    (seq2item + seq2seq).backward()
+    assert seq2seq.item() > 0
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_weight_zero_encodes_no_future(tiny_settings, monkeypatch):
+    train, _, model = built_model(tiny_settings, s2s_weight=0.0)
+    monkeypatch.setattr(model.future, "forward", lambda *a: pytest.fail("the future was encoded"))
+    seq2item, seq2seq = model.calculate_loss(next(iter(train)))
+    assert seq2seq.item() == 0.0 and torch.isfinite(seq2item)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"aggregation": "logsumexp"}, {"score_last": True}])
+def test_predict_equals_full_sort_predict_at_the_test_items(tiny_settings, overrides):
+    _, test, model = built_model(tiny_settings, **overrides)
+    model.eval()
+    interaction = next(iter(test))[0]
+    with torch.no_grad():
+        full = model.full_sort_predict(interaction)
+        single = model.predict(interaction)
+    items = interaction["item_id"]
+    assert torch.allclose(full[torch.arange(len(items)), items], single, atol=1e-5)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"n_intents": 1}, {"lambda": 1.0}, {"s2s_warmup_steps": 3}, {"future_max_len": 1},
+    {"MAX_ITEM_LIST_LENGTH": 3},  # sequences longer than the maximum length
+])
+def test_losses_and_scores_stay_finite(tiny_settings, overrides):
+    train, test, model = built_model(tiny_settings, s2s_weight=1.0, **overrides)
+    for batch in train:
+        losses = model.calculate_loss(batch)
+        assert all(torch.isfinite(l) for l in losses)
+    assert torch.isfinite(model.full_sort_predict(next(iter(test))[0])[:, 1:]).all()
+
+
+def test_length_one_sequences_and_a_batch_without_futures(tiny_settings):
+    train, _, model = built_model(tiny_settings, s2s_weight=1.0)
+    batch = next(iter(train))
+    first_rows = batch[batch["item_length"] == 1]
+    assert len(first_rows) > 0 and all(torch.isfinite(l) for l in model.calculate_loss(first_rows))
+    no_future = batch[:4]
+    no_future.update(type(batch)({FUTURE_POSITION_FIELD: model.future.end[no_future["user_id"]] + 1}))
+    seq2item, seq2seq = model.calculate_loss(no_future)
+    assert seq2seq.item() == 0.0 and torch.isfinite(seq2item)
+
+
+def test_warmup_ramps_the_weight(tiny_settings):
+    _, _, model = built_model(tiny_settings, s2s_weight=2.0, s2s_warmup_steps=4)
+    model.train_steps.fill_(1)
+    assert model.seq2seq_weight().item() == pytest.approx(0.5)
+    model.train_steps.fill_(10)
+    assert model.seq2seq_weight().item() == pytest.approx(2.0)

@@ -1,0 +1,58 @@
+"""The encoder and the intention layer alone."""
+
+import torch
+
+from recbole_disen.modules import IntentionLayer, SequenceEncoder
+
+
+def make_layer(k=3, h=8, max_len=6):
+    torch.manual_seed(0)
+    return IntentionLayer(hidden_size=h, n_intents=k, max_len=max_len, temperature=0.1, layer_norm_eps=1e-12)
+
+
+def test_assignment_rows_are_distributions():
+    layer = make_layer()
+    p = layer.assignment(torch.randn(2, 5, 8))
+    assert p.shape == (2, 5, 3)
+    assert torch.allclose(p.sum(-1), torch.ones(2, 5)) and (p >= 0).all()
+
+
+def test_importance_is_zero_on_padding_and_sums_to_one():
+    layer = make_layer()
+    p = layer.importance(torch.randn(3, 5, 8), torch.tensor([5, 2, 1]))
+    assert torch.allclose(p.sum(-1), torch.ones(3))
+    assert (p[1, 2:] == 0).all() and (p[2, 1:] == 0).all()
+    assert p[2, 0].item() == 1.0
+
+
+def test_padding_content_changes_nothing():
+    layer = make_layer()
+    z = torch.randn(2, 5, 8)
+    length = torch.tensor([3, 5])
+    noisy = z.clone()
+    noisy[0, 3:] = 100 * torch.randn(2, 8)
+    assert torch.equal(layer(z, length), layer(noisy, length))
+
+
+def test_empty_sequence_gives_the_bias_alone():
+    layer = make_layer()
+    phi = layer(torch.randn(1, 4, 8), torch.tensor([0]), IntentionLayer.FUTURE)
+    assert torch.isfinite(phi).all()
+    assert torch.allclose(phi[0], layer.output_norm(layer.bias[IntentionLayer.FUTURE]))
+
+
+def test_sides_use_different_biases():
+    layer = make_layer()
+    z, length = torch.randn(2, 4, 8), torch.tensor([4, 2])
+    assert not torch.allclose(layer(z, length, IntentionLayer.EARLIER), layer(z, length, IntentionLayer.FUTURE))
+
+
+def test_encoder_is_causal_and_ignores_padding_length():
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(10, 8, padding_idx=0)
+    enc = SequenceEncoder(emb, 8, 2, 1, 8, 16, 0.0, 0.0, "gelu", 1e-12).eval()
+    short = enc(torch.tensor([[3, 4, 5, 0]]))
+    long = enc(torch.tensor([[3, 4, 5, 0, 0, 0, 0, 0]]))
+    assert torch.allclose(short[:, :3], long[:, :3], atol=1e-6)
+    changed_future = enc(torch.tensor([[3, 4, 7, 0]]))
+    assert torch.allclose(short[:, :2], changed_future[:, :2], atol=1e-6)  # position 2 does not leak back
