@@ -36,10 +36,16 @@ def get_model(name):
         from recbole_disen.model import DisenSeqRec
 
         return DisenSeqRec
+    model_files = glob.glob(os.path.join(os.path.dirname(recbole.__file__), "model", "*", "*.py"))
+    names = {os.path.splitext(os.path.basename(f))[0] for f in model_files} - {"__init__"}
+    if name.lower() not in names:  # checked first: RecBole's own lookup imports optional packages
+        hint = difflib.get_close_matches(name.lower(), names | {"disenseqrec"}, n=1)
+        did_you_mean = f" (did you mean a model file '{hint[0]}'?)" if hint else ""
+        raise UserError(f"unknown model '{name}'{did_you_mean}: use DisenSeqRec or a RecBole model name such as SASRec")
     try:
         model_class = recbole_get_model(name)
-    except ValueError:
-        raise UserError(f"unknown model '{name}': use DisenSeqRec or a RecBole model name such as SASRec") from None
+    except (ValueError, ModuleNotFoundError) as error:
+        raise UserError(f"cannot load model '{name}': {error} (install what it needs, or check the name's spelling)") from None
     compat.disable_anomaly_detection()
     return model_class
 

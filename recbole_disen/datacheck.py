@@ -24,9 +24,18 @@ def recbole_url(name):
         return (yaml.safe_load(f) or {}).get(name)
 
 
+def _first_missing(folder):
+    """The outermost folder of ``folder``'s path that does not exist yet, or None."""
+    missing = None
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        missing, path = path, os.path.dirname(path)
+    return missing
+
+
 def _download(url, folder, name):
     """Fetch and unpack RecBole's zip into ``folder``; returns None, or why it failed."""
-    created = not os.path.isdir(folder)
+    created = _first_missing(folder)
     os.makedirs(folder, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".download-", dir=folder)
     try:
@@ -42,7 +51,7 @@ def _download(url, folder, name):
             os.replace(os.path.join(staging, file), os.path.join(folder, file))
         return None
     except (OSError, zipfile.BadZipFile) as error:
-        shutil.rmtree(folder if created else staging, ignore_errors=True)
+        shutil.rmtree(created or staging, ignore_errors=True)
         return " ".join(str(error).split()) or type(error).__name__
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,218 @@
+"""Top-k recommendations for given users from a trained checkpoint.
+
+    recbole-disen recommend CHECKPOINT --users u1,u2 [--k 10] [--data_path DIR]
+
+The checkpoint's stored settings rebuild the same dataset, split and model (``runner.build``); each
+user's history is their whole known sequence (the test row's input plus its target), and all
+requested users are scored in one batch. For DisenSeqRec each item also gets the intention that
+scored it highest.
+"""
+
+import argparse
+import os
+import pickle
+import sys
+import tempfile
+import warnings
+
+import torch
+from recbole.data.interaction import Interaction
+from recbole.model.abstract_recommender import SequentialRecommender
+
+from recbole_disen import checkpoint, config as disen_config, runner
+from recbole_disen.errors import UserError
+
+# Stored settings that RecBole's Config refuses to take back as input: with ``local_rank`` present it
+# starts distributed training (and fails on the missing ``nproc``). MODEL_TYPE, MODEL_INPUT_TYPE and
+# eval_type are refused too (our Config rejects unknown settings); the known-keys filter drops them.
+# train_neg_sample_args and data_path are converted back (see restore_settings).
+REFUSED_KEYS = {"local_rank"}
+
+# Settings that would make RecBole read or write pickled datasets/dataloaders: a checkpoint from
+# elsewhere must not point RecBole at a pickle it would load (and so run code from).
+NO_PICKLES = {"save_dataset": False, "save_dataloaders": False, "dataset_save_path": None,
+              "dataloaders_save_path": None}
+
+
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def read_checkpoint(path):
+    """checkpoint.load on the CPU, with every way a file can be wrong as one UserError line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about the pickle protocol of files it refuses
+            return checkpoint.load(path, "cpu")
+    except OSError as error:
+        reason = error.strerror or _one_line(error)
+    except pickle.UnpicklingError:
+        reason = "it holds something other than tensors and plain data; it was refused unread and none of it ran"
+    except EOFError:
+        reason = "the file is empty or cut short"
+    except ValueError:
+        reason = "it is not a recbole_disen checkpoint"
+    except RuntimeError as error:
+        reason = _one_line(error)
+    raise UserError(f"cannot load checkpoint {path}: {reason}")
+
+
+def _train_neg_sample_args(stored):
+    """RecBole expands ``~`` into a dict with distribution 'none', which it then refuses for CE models."""
+    if isinstance(stored, dict) and stored.get("distribution") in (None, "none", "None"):
+        return None
+    return stored
+
+
+def restore_settings(stored, data_path=None, device="cpu"):
+    """config_dict that rebuilds the stored run's data and architecture from its final settings."""
+    known = disen_config.known_keys()
+    settings = {key: value for key, value in stored.items() if key in known and key not in REFUSED_KEYS}
+    settings.pop("model", None)
+    settings.pop("dataset", None)
+    settings["train_neg_sample_args"] = _train_neg_sample_args(stored.get("train_neg_sample_args"))
+    # RecBole stores data_path joined with the dataset name and joins them again when it reads it.
+    settings["data_path"] = str(data_path) if data_path is not None else os.path.dirname(stored["data_path"])
+    target = torch.device(device)
+    settings["gpu_id"] = "" if target.type == "cpu" else str(target.index or 0)
+    return {**settings, **NO_PICKLES}
+
+
+def _load_weights(model, state_dict, path):
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as error:
+        raise UserError(
+            f"cannot load checkpoint {path}: its weights do not fit the model rebuilt from its settings and data "
+            f"(is --data_path the data it was trained on?): {_one_line(error)}"
+        ) from None
+
+
+def load_model(checkpoint_path, data_path=None, device="cpu"):
+    """(config, dataset, model, test_data): the checkpoint's model, in eval mode, on its own data split.
+
+    ``data_path`` is the folder that holds the dataset's folder (as in training); by default the one
+    stored in the checkpoint.
+    """
+    state = read_checkpoint(checkpoint_path)
+    stored = state["config"]
+    settings = restore_settings(stored, data_path, device)
+    # An empty checkpoint_dir: RecBole loads any saved dataloaders it finds there with pickle.
+    with tempfile.TemporaryDirectory(prefix="recbole-disen-recommend-") as scratch:
+        config = runner.build_config(stored["model"], stored["dataset"], config_dict={**settings, "checkpoint_dir": scratch})
+        dataset, _, _, test_data, model = runner.build(config)
+    config["checkpoint_dir"] = stored["checkpoint_dir"]  # not the scratch folder, which is gone
+    _load_weights(model, state["state_dict"], checkpoint_path)
+    model.eval()
+    return config, dataset, model, test_data
+
+
+def internal_user_ids(dataset, raw_user_ids):
+    """Internal ids [B] of raw user ids; unknown ones (and the padding token) raise one UserError."""
+    token2id = dataset.field2token_id[dataset.uid_field]
+    unknown = [user for user in raw_user_ids if token2id.get(user, 0) == 0]
+    if unknown:
+        names = ", ".join(f"'{user}'" for user in unknown)
+        raise UserError(
+            f"unknown user id(s) {names}: they are not in {dataset.dataset_name}'s .inter file (after its filters)"
+        )
+    return torch.tensor([token2id[user] for user in raw_user_ids], dtype=torch.long)
+
+
+def last_rows(split, user_ids, raw_user_ids):
+    """Index [B] of each user's last row in a split; users without one raise a UserError."""
+    users = split.inter_feat[split.uid_field]  # [N]
+    last = torch.full((split.user_num,), -1, dtype=torch.long)
+    last.scatter_reduce_(0, users, torch.arange(len(users)), reduce="amax")
+    rows = last[user_ids]  # [B]
+    missing = [raw_user_ids[i] for i in torch.nonzero(rows < 0).flatten().tolist()]
+    if missing:
+        names = ", ".join(f"'{user}'" for user in missing)
+        raise UserError(f"user id(s) {names} have too few interactions to have a test row: no history to recommend from")
+    return rows
+
+
+def append_target(item_seq, item_seq_len, target):
+    """item_seq [B, L] (left-aligned, 0-padded) with ``target`` [B] appended, keeping the last L items."""
+    batch, max_len = item_seq.shape
+    extended = torch.cat([item_seq, item_seq.new_zeros(batch, 1)], dim=1)  # [B, L + 1]
+    extended.scatter_(1, item_seq_len.unsqueeze(1), target.unsqueeze(1))
+    length = item_seq_len + 1  # [B]
+    shift = (length - max_len).clamp(min=0)  # [B]: 1 where the oldest item falls off
+    positions = torch.arange(max_len, device=item_seq.device) + shift.unsqueeze(1)  # [B, L]
+    return extended.gather(1, positions), length - shift
+
+
+def history_batch(model, test_data, user_ids, raw_user_ids):
+    """Interaction with each user's whole known sequence (test input + test target) as the model's input."""
+    split = test_data.dataset
+    rows = last_rows(split, user_ids, raw_user_ids)
+    feat = split.inter_feat
+    item_seq, item_seq_len = append_target(
+        feat[model.ITEM_SEQ][rows], feat[model.ITEM_SEQ_LEN][rows], feat[model.POS_ITEM_ID][rows]
+    )
+    return Interaction({model.USER_ID: user_ids, model.ITEM_SEQ: item_seq, model.ITEM_SEQ_LEN: item_seq_len})
+
+
+def top_items(model, interaction, k):
+    """(scores [B, k], items [B, k], intentions [B, k] or None) of the k best real items."""
+    with torch.no_grad():
+        scores = model.full_sort_predict(interaction)  # [B, n_items]
+        scores[:, 0] = -torch.inf  # the padding item
+        top_scores, items = torch.topk(scores, k, dim=1)
+        intentions = model.explain(interaction, items) if hasattr(model, "explain") else None
+    return top_scores, items, intentions
+
+
+def recommend(model, dataset, test_data, raw_user_ids, k=10):
+    """[(raw user, [(raw item, score, intention or None), ...k]), ...] in the order of ``raw_user_ids``."""
+    if not isinstance(model, SequentialRecommender):
+        raise UserError(f"recommend needs a sequential model; {type(model).__name__} is not one")
+    if k < 1:
+        raise UserError(f"--k must be at least 1, got {k}")
+    raw_user_ids = list(raw_user_ids)
+    user_ids = internal_user_ids(dataset, raw_user_ids)
+    device = next(model.parameters()).device
+    interaction = history_batch(model, test_data, user_ids, raw_user_ids).to(device)
+    scores, items, intentions = top_items(model, interaction, min(k, dataset.item_num - 1))
+    raw_items = dataset.id2token(dataset.iid_field, items.cpu())  # [B, k] of str
+    scores = scores.cpu().tolist()
+    intentions = intentions.cpu().tolist() if intentions is not None else [[None] * len(row) for row in scores]
+    return [
+        (user, list(zip(raw_items[b].tolist(), scores[b], intentions[b])))
+        for b, user in enumerate(raw_user_ids)
+    ]
+
+
+def format_recommendations(recommendations):
+    """The CLI's text: ``user <raw>`` and then one line per recommended item."""
+    lines = []
+    for user, items in recommendations:
+        lines.append(f"user {user}")
+        for rank, (item, score, intention) in enumerate(items, start=1):
+            why = f"  intention {intention}" if intention is not None else ""
+            lines.append(f"  {rank}. item {item}  score {score:.4f}{why}")
+    return "".join(line + "\n" for line in lines)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="recbole-disen recommend", description="Top-k items for given users from a trained checkpoint."
+    )
+    parser.add_argument("checkpoint", help="a .pth checkpoint written by recbole-disen")
+    parser.add_argument("--users", required=True, help="comma-separated user ids as in the .inter file")
+    parser.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    parser.add_argument("--data_path", default=None,
+                        help="folder holding the dataset's folder (default: the one stored in the checkpoint)")
+    return parser.parse_args(argv)
+
+
+def cli(argv):
+    """``recbole-disen recommend``: prints each user's top-k items; returns 0."""
+    args = parse_args(argv)
+    users = [user.strip() for user in args.users.split(",") if user.strip()]
+    if not users:
+        raise UserError("--users needs at least one user id, e.g. --users u1,u2")
+    _, dataset, model, test_data = load_model(args.checkpoint, args.data_path)
+    sys.stdout.write(format_recommendations(recommend(model, dataset, test_data, users, args.k)))
+    return 0

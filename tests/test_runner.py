@@ -1,0 +1,80 @@
+"""End-to-end runs through the command line, safe checkpoints, resume, and bad settings."""
+
+import math
+
+import pytest
+import torch
+
+from recbole_disen import cli
+from recbole_disen.runner import run
+
+
+def args(settings):
+    return [f"--{k}={v}" for k, v in settings.items()]
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # RecBole writes log/ and log_tensorboard/ into the working folder
+
+
+@pytest.mark.parametrize("model", ["DisenSeqRec", "SASRec", "BERT4Rec"])
+def test_end_to_end_through_the_cli(model, tiny_settings, capsys):
+    assert cli.main([f"--model={model}", "--dataset=tiny", *args(tiny_settings)]) == 0
+    out = capsys.readouterr().out
+    test_line = next(line for line in out.splitlines() if line.startswith("test: "))
+    metrics = eval(test_line[len("test: "):])  # the printed dict of plain floats
+    assert set(metrics) >= {"recall@10", "ndcg@10", "mrr@10"}
+    assert all(math.isfinite(v) and 0 <= v <= 1 for v in metrics.values())
+    assert not torch.is_anomaly_enabled()
+
+
+def test_result_and_checkpoint_load_with_weights_only(tiny_settings):
+    result = run("DisenSeqRec", "tiny", config_dict=tiny_settings)
+    assert result["epochs_run"] == 2 and len(result["history"]) == 2
+    assert all(0 <= v <= 1 for v in result["test_result"].values())
+    assert len(result["test_user_ids"]) == len(result["test_user_ndcg@10"]) > 0
+    for path in (result["checkpoint"], result["last_checkpoint"]):
+        state = torch.load(path, weights_only=True)
+        assert state["config"]["model"] == "DisenSeqRec" and "state_dict" in state
+    mean_ndcg = sum(result["test_user_ndcg@10"]) / len(result["test_user_ndcg@10"])
+    assert mean_ndcg == pytest.approx(result["test_result"]["ndcg@10"], abs=1e-4)
+
+
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_settings):
+    settings = {**tiny_settings, "s2s_weight": 0.5}
+    straight = run("DisenSeqRec", "tiny", config_dict={**settings, "epochs": 4})
+    first = run("DisenSeqRec", "tiny", config_dict={**settings, "epochs": 2})
+    resumed = run("DisenSeqRec", "tiny", config_dict={**settings, "epochs": 4}, resume=first["last_checkpoint"])
+    assert resumed["epochs_run"] == 4
+    assert resumed["test_result"] == straight["test_result"]
+    assert resumed["best_valid_result"] == straight["best_valid_result"]
+
+
+def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
+    code = cli.main(["--dataset=amazon-books", f"--data_path={tmp_path / 'none'}", "--gpu_id="])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: no data for dataset 'amazon-books'")
+    assert "amazon-books.inter" in err and "prepare amazon-csv" in err and "Traceback" not in err
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("word, message", [
+    ("--n_intens=4", "unknown setting 'n_intens' (did you mean 'n_intents'?)"),
+    ("--n_intents=0", "'n_intents' must be an integer >= 1"),
+    ("--lambda=0", "'lambda' must be a number in (0, 1]"),
+    ("--lambda=1.5", "'lambda' must be a number in (0, 1]"),
+    ("--s2s_weight=-1", "'s2s_weight' must be a number >= 0"),
+    ("--s2s_temperature=0", "'s2s_temperature' must be a number > 0"),
+    ("--intent_temperature=-0.1", "'intent_temperature' must be a number > 0"),
+    ("--aggregation=mean", "'aggregation' must be 'max' or 'logsumexp'"),
+    ("--epochs=ten", "setting 'epochs' must be of type int"),
+    ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
+    ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
+    ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
+    ("stray", "unrecognised argument 'stray'"),
+])
+def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, capsys):
+    code = cli.main(["--dataset=tiny", *args(tiny_settings), word])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
