@@ -101,8 +101,9 @@ class ModelRow:
 
 @dataclass(frozen=True)
 class Comparison:
-    """DisenSeqRec against one baseline on the seeds both have."""
+    """DisenSeqRec (or one of its variants) against one baseline on the seeds both have."""
 
+    proposed: str
     baseline: str
     seeds: list
     proposed_mean: float
@@ -215,9 +216,22 @@ def _distinct(items) -> list:
     return list(unique.values())
 
 
+def is_proposed(label: str) -> bool:
+    """DisenSeqRec itself or a variant of it (``DisenSeqRec@name``)."""
+    return model_class(label) == PROPOSED
+
+
+def model_class(label: str) -> str:
+    """The model a label runs: ``SASRec`` -> SASRec, ``DisenSeqRec@faithful`` -> DisenSeqRec.
+
+    A label with ``@name`` is a variant: its own run key, table row and ``--set LABEL:KEY=VALUE``.
+    """
+    return label.partition("@")[0]
+
+
 def _model_order(models) -> list:
-    """Order model names: DisenSeqRec first, then the baselines alphabetically."""
-    return sorted(models, key=lambda model: (model != PROPOSED, model))
+    """Order model labels: DisenSeqRec first, its variants next, then the baselines alphabetically."""
+    return sorted(models, key=lambda model: (model != PROPOSED, not is_proposed(model), model))
 
 
 def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
@@ -225,9 +239,9 @@ def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
     by_model = _group(runs, "model")
     models = _model_order(by_model)
     comparisons = []
-    if PROPOSED in by_model:
-        for baseline in models[1:]:
-            comparison = _compare(by_model[PROPOSED], baseline, by_model[baseline])
+    for proposed in filter(is_proposed, models):
+        for baseline in [model for model in models if not is_proposed(model)]:
+            comparison = _compare(proposed, by_model[proposed], baseline, by_model[baseline])
             if comparison is not None:
                 comparisons.append(comparison)
     rows = [_model_row(model, by_model[model]) for model in models]
@@ -265,7 +279,7 @@ def _reduce(runs: list, key: str, reducer) -> float:
     return float(reducer(values)) if values else math.nan
 
 
-def _compare(proposed_runs: list, baseline: str, baseline_runs: list) -> Comparison | None:
+def _compare(proposed_label: str, proposed_runs: list, baseline: str, baseline_runs: list) -> Comparison | None:
     """Compare DisenSeqRec with one baseline on their common seeds (None if there are none)."""
     seeds = sorted({run["seed"] for run in proposed_runs} & {run["seed"] for run in baseline_runs})
     if not seeds:
@@ -275,6 +289,7 @@ def _compare(proposed_runs: list, baseline: str, baseline_runs: list) -> Compari
     proposed_mean, _ = mean_std([_metric(run, COMPARE_METRIC) for run in proposed])
     baseline_mean, _ = mean_std([_metric(run, COMPARE_METRIC) for run in other])
     return Comparison(
+        proposed=proposed_label,
         baseline=baseline,
         seeds=seeds,
         proposed_mean=proposed_mean,
@@ -350,7 +365,7 @@ def _comparison_lines(dataset: DatasetSummary) -> list:
     title = f"### {PROPOSED} vs baselines on {dataset.name} (test NDCG@10)"
     if not dataset.comparisons:
         return [title, "", f"No {PROPOSED} and baseline runs with a common seed.", ""]
-    header = ["Baseline", "Common seeds", f"{PROPOSED} NDCG@10", "Baseline NDCG@10",
+    header = ["Model", "Baseline", "Common seeds", "Model NDCG@10", "Baseline NDCG@10",
               "Relative change", "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
     note = ("Per-user NDCG@10 is averaged over the common seeds, users are paired by id; "
             "Wilcoxon signed-rank and paired t-test, two-sided.")
@@ -362,6 +377,7 @@ def _comparison_cells(comparison: Comparison) -> list:
     """Table cells of one DisenSeqRec-against-baseline comparison."""
     test = comparison.test
     return [
+        comparison.proposed,
         comparison.baseline,
         _join(comparison.seeds),
         f"{comparison.proposed_mean:.4f}",
@@ -513,8 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "over datasets and seeds; write run JSONs, BENCH.md and curves.png.")
     parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated model names "
                         f"(default: {DEFAULT_MODELS})")
-    parser.add_argument("--datasets", required=True, help="comma-separated RecBole dataset names, "
+    parser.add_argument("--datasets", help="comma-separated RecBole dataset names, "
                         "one-line-per-user .txt files, or folders X/ holding X/X.inter")
+    parser.add_argument("--report-only", action="store_true", help="only rebuild BENCH.md and "
+                        "curves.png from the run JSONs already in --out (for example after "
+                        "several bench commands wrote into the same folder)")
     parser.add_argument("--seeds", default=DEFAULT_SEEDS, help=f"comma-separated integer seeds "
                         f"(default: {DEFAULT_SEEDS})")
     parser.add_argument("--out", type=Path, default=Path("bench_results"),
@@ -693,14 +712,14 @@ def perform(job: Job, run_fn) -> None:
     Path(job.result_path).unlink(missing_ok=True)
     spec = job.spec
     result = run_fn(
-        model=spec["model"],
+        model=model_class(spec["model"]),
         dataset=spec["dataset"],
         config_files=spec["config_files"] or None,
         config_dict={"checkpoint_dir": job.checkpoint_dir, **spec["config_dict"]},
         time_budget=spec["budget"],
         show_progress=job.show_progress,
     )
-    record = {**result, "run_key": job.run_key, "spec": spec}
+    record = {**result, "model": spec["model"], "run_key": job.run_key, "spec": spec}
     atomic_write(Path(job.result_path), json.dumps(record, indent=1).encode("utf-8"))
 
 
@@ -731,7 +750,7 @@ def run_in_subprocess(job: Job) -> str | None:
     with tempfile.TemporaryDirectory(prefix="recbole-disen-bench-") as folder:
         job_file, error_file = Path(folder) / "job.json", Path(folder) / "error.txt"
         job_file.write_text(json.dumps({**asdict(job), "error_path": str(error_file)}))
-        status = subprocess.run(worker_command(job_file), env=_worker_env(), check=False).returncode
+        status = subprocess.run(worker_command(job_file), check=False).returncode
         error = _worker_error(status, error_file)
     log.info("run %s %s after %.0f s", job.run_key, "failed" if error else "done",
              time.monotonic() - started)
@@ -741,13 +760,6 @@ def run_in_subprocess(job: Job) -> str | None:
 def worker_command(job_file: Path) -> list:
     """The command line of a worker process that executes ``job_file``."""
     return [sys.executable, "-m", MODULE, WORKER_FLAG, str(job_file)]
-
-
-def _worker_env() -> dict:
-    """The environment of a worker: this one, with this package importable first."""
-    root = str(Path(__file__).resolve().parents[1])
-    paths = [root, os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
 
 
 def _worker_error(status: int, error_file: Path) -> str | None:
@@ -826,6 +838,12 @@ def cli(argv: list, run_fn=None) -> int:
     if argv[:1] == [WORKER_FLAG]:
         return work(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.report_only:
+        report = write_report(args.out, f"{PROG} {shlex.join(argv)}".strip(), [])
+        sys.stdout.write(f"report: {report}\n")
+        return 0
+    if not args.datasets:
+        raise UserError(f"--datasets is required (see `{PROG} --help`)")
     jobs = plan_jobs(args)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     failures = run_pending(jobs, run_fn, args.jobs)

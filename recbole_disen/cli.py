@@ -72,7 +72,7 @@ def dispatch(argv):
     if argv and argv[0] == "bench":
         from recbole_disen import bench
 
-        return bench.cli(argv[1:])
+        return bench.main(argv[1:])
     if argv and argv[0] == "recommend":
         from recbole_disen import recommend
 

@@ -26,8 +26,12 @@ RECBOLE_CODE_KEYS = {
 
 
 def properties_dir():
-    """The plugin's ``properties`` folder, from a source checkout or an installed wheel alike."""
-    return str(resources.files("recbole_disen.properties"))
+    """The plugin's ``properties`` folder: packaged as ``recbole_disen.properties`` when installed,
+    the top-level ``properties/`` when this module is imported from a source checkout."""
+    try:
+        return str(resources.files("recbole_disen.properties"))
+    except ModuleNotFoundError:
+        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
 
 
 def get_model(name):

@@ -35,6 +35,7 @@ NO_PICKLES = {"save_dataset": False, "save_dataloaders": False, "dataset_save_pa
 
 
 def _one_line(error):
+    """An exception's message on one line."""
     return " ".join(str(error).split()) or type(error).__name__
 
 
@@ -79,6 +80,7 @@ def restore_settings(stored, data_path=None, device="cpu"):
 
 
 def _load_weights(model, state_dict, path):
+    """load_state_dict, with weights of another shape (other data, other settings) as a UserError."""
     try:
         model.load_state_dict(state_dict)
     except RuntimeError as error:
@@ -92,7 +94,7 @@ def load_model(checkpoint_path, data_path=None, device="cpu"):
     """(config, dataset, model, test_data): the checkpoint's model, in eval mode, on its own data split.
 
     ``data_path`` is the folder that holds the dataset's folder (as in training); by default the one
-    stored in the checkpoint.
+    stored in the checkpoint. ``device`` is "cpu" or "cuda[:N]" (RecBole's gpu_id is set from it).
     """
     state = read_checkpoint(checkpoint_path)
     stored = state["config"]
@@ -196,6 +198,7 @@ def format_recommendations(recommendations):
 
 
 def parse_args(argv):
+    """The recommend command's arguments."""
     parser = argparse.ArgumentParser(
         prog="recbole-disen recommend", description="Top-k items for given users from a trained checkpoint."
     )

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The side-by-side GPU benchmark in BENCHMARKS.md: DisenSeqRec against SASRec and BERT4Rec on Amazon
+# Beauty, Sports, Toys and Yelp (one-line-per-user files, converted on the fly), plus three
+# DisenSeqRec variants on Beauty and Toys, all runs at once on one GPU, each cut by a time budget.
+# Then a mixed-precision run and a one-process distributed (DDP, NCCL) run on LastFM.
+#
+#   DATA=../shared/data OUT=gpu_results BUDGET=300 SEEDS=2020 bash benchmarks/gpu.sh
+#
+# Run it from the repository root with recbole_disen importable. EXTRA adds bench arguments
+# (for example EXTRA="--set epochs=1 --set hidden_size=8" for a quick dry run on a CPU).
+set -u
+DATA=$(cd "${DATA:-../shared/data}" && pwd)
+OUT=$(mkdir -p "${OUT:-gpu_results}" && cd "${OUT:-gpu_results}" && pwd)
+BUDGET=${BUDGET:-300}
+SEEDS=${SEEDS:-2020}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
+read -r -a extra <<< "${EXTRA:-}"
+common=(--seeds "$SEEDS" --budget "$BUDGET" --out "$OUT" --no-progress --set BERT4Rec:eval_step=3 "${extra[@]}")
+variants=(
+  --set DisenSeqRec@faithful:s2s_weight=1.0 --set DisenSeqRec@faithful:score_last=False
+  --set DisenSeqRec@faithful:future_max_len=None
+  --set DisenSeqRec@nos2s:s2s_weight=0.0
+  --set DisenSeqRec@nolast:score_last=False
+)
+timeout "${BENCH_TIMEOUT:-520}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 12 \
+  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,SASRec,BERT4Rec \
+  "${common[@]}" "${variants[@]}" > "$OUT/bench-beauty-toys.log" 2>&1 &
+timeout "${BENCH_TIMEOUT:-520}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
+  --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &
+
+# Mixed precision and distributed training, on LastFM, beside the benchmark.
+python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/lastfm.txt', '$OUT/checks')"
+checks=(--dataset=lastfm "--data_path=$OUT/checks" --epochs=3 --show_progress=False "--checkpoint_dir=$OUT/checks/saved")
+(cd "$OUT" && timeout 240 python3 -c "import sys; from recbole_disen.cli import main; sys.exit(main(sys.argv[1:]))" \
+  "${checks[@]}" --enable_amp=True --s2s_weight=1.0 > amp.log 2>&1; echo "amp exit $?" >> amp.log) &
+(cd "$OUT" && timeout 240 python3 -c "import sys; from recbole_disen.cli import main; sys.exit(main(sys.argv[1:]))" \
+  "${checks[@]}" --nproc=1 --world_size=1 --port=29517 > ddp.log 2>&1; echo "ddp exit $?" >> ddp.log) &
+wait
+python3 -m recbole_disen.bench --report-only --out "$OUT"
+rm -rf "$OUT/checkpoints" "$OUT/checks/saved"  # model files are not part of the results

@@ -1,0 +1,172 @@
+"""Tests of ``recbole-disen recommend``: loading a checkpoint safely, histories, top-k, the CLI."""
+
+import math
+import os
+import pickle
+import re
+import shutil
+
+import pytest
+import torch
+
+from conftest import TINY, tiny_sequences, write_inter
+from recbole_disen import checkpoint, cli, recommend
+from recbole_disen.errors import UserError
+from recbole_disen.runner import run
+
+LINE = re.compile(r"^  (\d+)\. item (\S+)  score (-?\d+\.\d{4})(  intention (\d+))?$")
+
+
+def train(model, folder):
+    """(runner result, data folder) of one tiny 1-epoch run writing under ``folder``."""
+    write_inter(folder / "data", "tiny", tiny_sequences())
+    settings = {**TINY, "epochs": 1, "data_path": str(folder / "data"), "checkpoint_dir": str(folder / "saved")}
+    return run(model, "tiny", config_dict=settings), folder / "data"
+
+
+@pytest.fixture(scope="module")
+def disen(tmp_path_factory):
+    """(run result, data folder) of a tiny trained DisenSeqRec, shared by the tests of this file."""
+    return train("DisenSeqRec", tmp_path_factory.mktemp("disen"))
+
+
+@pytest.fixture(scope="module")
+def loaded(disen):
+    """load_model's (config, dataset, model, test_data) for the DisenSeqRec checkpoint."""
+    return recommend.load_model(disen[0]["checkpoint"])
+
+
+class WritesFile:
+    """Unpickling this would create ``path``: a stand-in for a checkpoint that runs code."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_load_model_restores_weights_settings_and_split(disen, loaded):
+    result, _ = disen
+    config, _, model, test_data = loaded
+    stored = checkpoint.load(result["checkpoint"])
+    state = model.state_dict()
+    assert state.keys() == stored["state_dict"].keys()
+    assert all(torch.equal(state[name], tensor) for name, tensor in stored["state_dict"].items())
+    assert not model.training
+    rebuilt = checkpoint.plain(config.final_config_dict)
+    assert {k: v for k, v in rebuilt.items() if k not in recommend.NO_PICKLES} == {
+        k: v for k, v in stored["config"].items() if k not in recommend.NO_PICKLES
+    }
+    # Same split and same scores: the test NDCG@10 of the run comes out again.
+    ndcg = []
+    with torch.no_grad():
+        for interaction, _, _, positive_i in test_data:
+            scores = model.full_sort_predict(interaction)
+            scores[:, 0] = -torch.inf
+            rank = (scores > scores.gather(1, positive_i.unsqueeze(1))).sum(1)
+            ndcg += [1 / math.log2(r + 2) if r < 10 else 0.0 for r in rank.tolist()]
+    assert sum(ndcg) / len(ndcg) == pytest.approx(result["test_result"]["ndcg@10"], abs=1e-4)
+
+
+def test_history_is_each_users_whole_sequence(loaded):
+    config, dataset, model, test_data = loaded
+    sequences = tiny_sequences()
+    users = list(sequences)
+    interaction = recommend.history_batch(model, test_data, recommend.internal_user_ids(dataset, users), users)
+    max_len = config["MAX_ITEM_LIST_LENGTH"]
+    for row, user in enumerate(users):
+        expected = sequences[user][-max_len:]
+        length = int(interaction[model.ITEM_SEQ_LEN][row])
+        seq = interaction[model.ITEM_SEQ][row]
+        assert length == len(expected)
+        assert dataset.id2token(dataset.iid_field, seq[:length]).tolist() == expected
+        assert not seq[length:].any()
+
+
+def test_append_target_keeps_the_last_items():
+    item_seq = torch.tensor([[1, 2, 0], [1, 2, 3], [0, 0, 0]])
+    seq, length = recommend.append_target(item_seq, torch.tensor([2, 3, 0]), torch.tensor([7, 8, 9]))
+    assert seq.tolist() == [[1, 2, 7], [2, 3, 8], [9, 0, 0]]
+    assert length.tolist() == [3, 3, 1]
+
+
+def test_restore_settings_converts_what_recbole_refuses():
+    stored = {"data_path": "/data/tiny", "dataset": "tiny", "model": "DisenSeqRec", "local_rank": 0,
+              "MODEL_TYPE": "SEQUENTIAL", "hidden_size": 16, "gpu_id": "0", "dataset_save_path": "x.pth",
+              "train_neg_sample_args": {"distribution": "none", "sample_num": "none"}}
+    settings = recommend.restore_settings(stored)
+    assert settings["data_path"] == "/data" and settings["hidden_size"] == 16 and settings["gpu_id"] == ""
+    assert settings["train_neg_sample_args"] is None and settings["dataset_save_path"] is None
+    assert not {"local_rank", "MODEL_TYPE", "model", "dataset"} & settings.keys()
+    assert recommend.restore_settings(stored, data_path="/elsewhere")["data_path"] == "/elsewhere"
+    sampled = {**stored, "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1}}
+    assert recommend.restore_settings(sampled)["train_neg_sample_args"] == sampled["train_neg_sample_args"]
+
+
+def test_recommend_gives_k_distinct_known_items_with_intentions(loaded):
+    config, dataset, model, test_data = loaded
+    known_items = {item for items in tiny_sequences().values() for item in items}
+    recommendations = recommend.recommend(model, dataset, test_data, ["u3", "u1"], k=5)
+    assert [user for user, _ in recommendations] == ["u3", "u1"]
+    for _, items in recommendations:
+        names = [item for item, _, _ in items]
+        scores = [score for _, score, _ in items]
+        assert len(set(names)) == 5 and set(names) <= known_items
+        assert scores == sorted(scores, reverse=True) and all(math.isfinite(s) for s in scores)
+        assert all(0 <= intention < config["n_intents"] for _, _, intention in items)
+
+
+def test_recommend_rejects_unknown_users(loaded):
+    _, dataset, model, test_data = loaded
+    with pytest.raises(UserError, match=r"unknown user id\(s\) 'nobody', '\[PAD\]'.*tiny's \.inter file"):
+        recommend.recommend(model, dataset, test_data, ["u1", "nobody", "[PAD]"])
+
+
+def test_cli_prints_ranked_items_and_reads_moved_data(disen, tmp_path, capsys):
+    result, data = disen
+    shutil.copytree(data, tmp_path / "moved")
+    args = ["recommend", result["checkpoint"], "--users", "u2,u5", "--k", "3", "--data_path", str(tmp_path / "moved")]
+    assert cli.main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [lines[0], lines[4]] == ["user u2", "user u5"] and len(lines) == 8
+    matches = [LINE.match(line) for line in lines[1:4] + lines[5:8]]
+    assert all(matches) and [int(m.group(1)) for m in matches] == [1, 2, 3, 1, 2, 3]
+    assert all(m.group(5) is not None for m in matches)
+
+
+def test_cli_unknown_user_is_one_error_line(disen, capsys):
+    assert cli.main(["recommend", disen[0]["checkpoint"], "--users", "nobody"]) == 2
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "'nobody'" in errors[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("kind", ["random", "pickle", "torch", "foreign", "missing"])
+def test_not_a_checkpoint_is_refused_without_running_code(tmp_path, capsys, kind):
+    path, marker = tmp_path / "model.pth", tmp_path / "code-ran"
+    if kind == "random":
+        path.write_bytes(os.urandom(512))
+    elif kind == "pickle":
+        path.write_bytes(pickle.dumps({"format": checkpoint.FORMAT, "config": WritesFile(str(marker))}))
+    elif kind == "torch":
+        torch.save({"format": checkpoint.FORMAT, "config": WritesFile(str(marker))}, path)
+    elif kind == "foreign":
+        torch.save({"weights": torch.ones(2)}, path)
+    with pytest.raises(UserError, match=f"^cannot load checkpoint {re.escape(str(path))}: "):
+        recommend.load_model(str(path))
+    assert cli.main(["recommend", str(path), "--users", "u1"]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot load checkpoint")
+    assert not marker.exists()
+
+
+def test_sasrec_checkpoint_recommends_without_intentions(tmp_path, capsys):
+    result, _ = train("SASRec", tmp_path)
+    _, dataset, model, test_data = recommend.load_model(result["checkpoint"])
+    ((user, items),) = recommend.recommend(model, dataset, test_data, ["u4"], k=4)
+    assert user == "u4" and len({item for item, _, _ in items}) == 4
+    assert all(intention is None for _, _, intention in items)
+    assert cli.main(["recommend", result["checkpoint"], "--users", "u4", "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("user u4\n  1. item ") and "intention" not in out
