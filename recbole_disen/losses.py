@@ -6,14 +6,14 @@ Nothing here holds state: each function maps tensors to tensors, so each can be 
 import torch
 
 
-def aggregate_scores(intent_scores, aggregation):
-    """Score of an item from its K per-intention scores [..., K] (seq2item, s_j = agg_k <phi_k, e_j>).
+def aggregate_scores(intent_scores, aggregation, dim=-1):
+    """Score of an item from its K per-intention scores along ``dim`` (seq2item, s_j = agg_k <phi_k, e_j>).
 
     ``max`` is the multi-interest retrieval rule; ``logsumexp`` is its smooth upper bound.
     """
     if aggregation == "max":
-        return intent_scores.max(dim=-1).values
-    return torch.logsumexp(intent_scores, dim=-1)
+        return intent_scores.max(dim=dim).values
+    return torch.logsumexp(intent_scores, dim=dim)
 
 
 def seq2seq_infonce(earlier, future, valid, temperature):

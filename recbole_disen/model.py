@@ -69,9 +69,9 @@ class DisenSeqRec(SequentialRecommender):
         return phi, self.gather_indexes(z, (item_seq_len - 1).clamp(min=0))
 
     def score(self, phi, last, items):
-        """Scores [B, N] of items [N, H] (or [B, H] paired row-wise when ``items`` has B rows)."""
-        intent_scores = torch.einsum("bkh,nh->bnk", phi, items)  # [B, N, K]
-        scores = losses.aggregate_scores(intent_scores, self.aggregation)  # [B, N]
+        """Scores [B, N] of all N items [N, H] for each row's intentions phi [B, K, H] and last z [B, H]."""
+        intent_scores = phi @ items.t()  # [B, K, N]
+        scores = losses.aggregate_scores(intent_scores, self.aggregation, dim=1)  # [B, N]
         return scores + last @ items.t() if self.score_last else scores
 
     def seq2seq_weight(self):
