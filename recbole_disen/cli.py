@@ -12,18 +12,26 @@ import sys
 
 from recbole_disen.errors import UserError
 
-USAGE = __doc__.strip().splitlines()[2:5]
+USAGE = "recbole-disen [--model=M] [--dataset=D] [--config_files=FILES] [--key=value ...]"
 RUN_ARGS = {"model": "DisenSeqRec", "dataset": "ml-100k", "config_files": "", "resume": "",
             "nproc": "1", "world_size": "-1", "ip": "localhost", "port": "5678", "group_offset": "0"}
 
 
 def parse_run_args(argv):
-    """(run arguments, settings) from ``--key=value`` words; anything else is an error."""
+    """(run arguments, settings) from ``--key=value`` words, as RecBole's run_recbole.py reads them.
+
+    The run arguments (model, dataset, config_files, resume and the distributed ones) may also be
+    given as ``--key value``; ``--config_files`` takes space-separated files, as in RecBole.
+    """
     args, settings = dict(RUN_ARGS), {}
-    for word in argv:
-        if not word.startswith("--") or "=" not in word:
-            raise UserError(f"unrecognised argument '{word}': use --key=value (usage: {USAGE[0].strip()})")
-        key, value = word[2:].split("=", 1)
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        key, equals, value = word[2:].partition("=")
+        if word.startswith("--") and not equals and key in RUN_ARGS and words:
+            value, equals = words.pop(0), "="
+        if not word.startswith("--") or not equals:
+            raise UserError(f"unrecognised argument '{word}': use --key=value (usage: {USAGE})")
         (args if key in RUN_ARGS else settings)[key] = value
     for key in ("nproc", "world_size", "port", "group_offset"):
         try:

@@ -52,9 +52,3 @@ class CompatSequentialDataset(SequentialDataset):
                         lambda x: np.array([], dtype=dtype) if isinstance(x, float) else x
                     )
 
-
-def safe_torch_load(path, device):
-    """RecBole's Trainer loads checkpoints with a bare torch.load: torch >= 2.6 defaults to
-    weights_only=True and refuses RecBole's pickled Config. Our checkpoints hold tensors and plain data
-    only (see recbole_disen.checkpoint), so they load with weights_only=True and execute no code."""
-    return torch.load(path, map_location=device, weights_only=True)

@@ -78,3 +78,9 @@ def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, 
     code = cli.main(["--dataset=tiny", *args(tiny_settings), word])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_run_arguments_in_both_forms():
+    args, settings = cli.parse_run_args(["--model", "SASRec", "--config_files=a.yaml b.yaml", "--epochs=3"])
+    assert args["model"] == "SASRec" and args["config_files"] == ["a.yaml", "b.yaml"]
+    assert settings == {"epochs": "3"} and args["dataset"] == "ml-100k" and args["nproc"] == 1
