@@ -34,6 +34,8 @@ class DisenSeqRec(SequentialRecommender):
         self.s2s_temperature = config["s2s_temperature"]
         self.keep_ratio = config["lambda"]
         self.warmup_steps = config["s2s_warmup_steps"]
+        self.symmetric = config["s2s_symmetric"]
+        self.future_side = IntentionLayer.EARLIER if config["share_bias"] else IntentionLayer.FUTURE
         future_len = config["future_max_len"] or self.max_seq_length
 
         self.item_embedding = nn.Embedding(self.n_items, hidden, padding_idx=0)
@@ -91,11 +93,12 @@ class DisenSeqRec(SequentialRecommender):
             return seq2item, torch.zeros_like(seq2item)
 
         future_seq, future_len = self.future(interaction[self.USER_ID], interaction[FUTURE_POSITION_FIELD])
-        future_phi, _ = self.forward(future_seq, future_len, IntentionLayer.FUTURE)  # [B, K, H]
+        future_phi, _ = self.forward(future_seq, future_len, self.future_side)  # [B, K, H]
         valid = future_len > 0  # [B]
-        per_intent = losses.seq2seq_infonce(
-            self.projection(phi), self.projection(future_phi), valid, self.s2s_temperature
-        )  # [B, K]
+        earlier, future = self.projection(phi), self.projection(future_phi)
+        per_intent = losses.seq2seq_infonce(earlier, future, valid, self.s2s_temperature)  # [B, K]
+        if self.symmetric:  # also the future predicting the earlier sequence
+            per_intent = (per_intent + losses.seq2seq_infonce(future, earlier, valid, self.s2s_temperature)) / 2
         keep = losses.confidence_mask(per_intent, valid, self.keep_ratio)  # [B, K]
         return seq2item, self.seq2seq_weight() * losses.masked_mean(per_intent, keep)
 

@@ -93,7 +93,8 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     logger = getLogger()
     logger.info(sys.argv)
     logger.info(config)
-    _, train_data, valid_data, test_data, net = build(config, logger)
+    # RecBole's full augmented dataset is not kept: only its splits are needed from here on.
+    train_data, valid_data, test_data, net = build(config, logger)[1:]
     logger.info(net)
     progress = config["show_progress"] if show_progress is None else show_progress
     if config["device"].type == "cuda":

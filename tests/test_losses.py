@@ -70,3 +70,12 @@ def test_aggregate_scores():
     s = torch.tensor([[1.0, 3.0, 2.0]])
     assert losses.aggregate_scores(s, "max").tolist() == [3.0]
     assert losses.aggregate_scores(s, "logsumexp").item() == pytest.approx(math.log(math.e + math.e**3 + math.e**2))
+
+
+def test_symmetric_direction_by_hand():
+    earlier = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
+    future = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]]])
+    backward = losses.seq2seq_infonce(future, earlier, torch.tensor([True, True]), temperature=1.0)
+    # future 0 against earlier [1, 0], [0, 1]: logits [1, 0] -> log(e + 1) - 1; future 1: [1, 1] -> log 2
+    assert backward[0, 0].item() == pytest.approx(math.log(math.e + 1) - 1, abs=1e-6)
+    assert backward[1, 0].item() == pytest.approx(math.log(2), abs=1e-6)

@@ -13,6 +13,12 @@ def built_model(tiny_settings, **overrides):
     return train, test, model
 
 
+def test_shared_bias_means_one_bias_for_both_sides(tiny_settings):
+    train, _, model = built_model(tiny_settings, s2s_weight=1.0, share_bias=True)
+    sum(model.calculate_loss(next(iter(train)))).backward()
+    assert model.intention.bias.grad[1].abs().sum() == 0 and model.intention.bias.grad[0].abs().sum() > 0
+
+
 def test_every_parameter_gets_a_gradient(tiny_settings):
     train, _, model = built_model(tiny_settings, s2s_weight=1.0, s2s_projection=True)
     seq2item, seq2seq = model.calculate_loss(next(iter(train)))
@@ -43,6 +49,7 @@ def test_predict_equals_full_sort_predict_at_the_test_items(tiny_settings, overr
 
 @pytest.mark.parametrize("overrides", [
     {"n_intents": 1}, {"lambda": 1.0}, {"s2s_warmup_steps": 3}, {"future_max_len": 1},
+    {"s2s_symmetric": True, "share_bias": True},
     {"MAX_ITEM_LIST_LENGTH": 3},  # sequences longer than the maximum length
 ])
 def test_losses_and_scores_stay_finite(tiny_settings, overrides):
