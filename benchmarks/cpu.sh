@@ -15,13 +15,13 @@ small=(--set gpu_id="''" --set hidden_size=32 --set inner_size=64 --set MAX_ITEM
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" --models DisenSeqRec,SASRec,BERT4Rec \
   --seeds 2020,2021 --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" --set BERT4Rec:eval_step=3
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" \
-  --models DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@future5,DisenSeqRec@symmetric,DisenSeqRec@sharedbias \
+  --models DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@future20,DisenSeqRec@symmetric,DisenSeqRec@sharedbias \
   --seeds 2020 \
   --budget "$BUDGET" --jobs 2 \
   --out "$OUT" --no-progress "${small[@]}" \
   --set DisenSeqRec@faithful:s2s_weight=1.0 --set DisenSeqRec@faithful:score_last=False \
   --set DisenSeqRec@faithful:future_max_len=None --set DisenSeqRec@nos2s:s2s_weight=0.0 \
-  --set DisenSeqRec@nolast:score_last=False --set DisenSeqRec@future5:future_max_len=5 \
+  --set DisenSeqRec@nolast:score_last=False --set DisenSeqRec@future20:future_max_len=20 \
   --set DisenSeqRec@symmetric:s2s_symmetric=True --set DisenSeqRec@sharedbias:share_bias=True
 python3 -m recbole_disen.bench --report-only --out "$OUT"
 rm -rf "$OUT/checkpoints"
