@@ -855,9 +855,10 @@ def cli(argv: list, run_fn=None) -> int:
 
 def main(argv: list) -> int:
     """``python -m recbole_disen.bench``: log to stderr and turn a UserError into status 2."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    log.addHandler(handler)
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
     try:

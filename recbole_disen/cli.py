@@ -66,6 +66,9 @@ def train(argv):
         return 0
     import torch.multiprocessing as mp
 
+    from recbole_disen.runner import build_config
+
+    build_config(args["model"], args["dataset"], args["config_files"], cmd_config=settings)  # fail here, not in a worker
     if args["world_size"] == -1:
         args["world_size"] = args["nproc"]
     mp.spawn(_distributed_worker, args=(args, settings), nprocs=args["nproc"], join=True)

@@ -5,6 +5,7 @@ so baselines run through the same runner with the same fixes.
 """
 
 import difflib
+import functools
 import glob
 import os
 from importlib import resources
@@ -64,6 +65,7 @@ def _yaml_keys(pattern):
     return keys
 
 
+@functools.cache
 def known_keys():
     """Every setting name that RecBole 1.2.1 or this plugin understands."""
     recbole_props = os.path.join(os.path.dirname(recbole.__file__), "properties")

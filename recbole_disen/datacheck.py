@@ -10,6 +10,7 @@ from logging import getLogger
 
 import yaml
 import recbole
+from recbole.utils import ModelType
 from recbole.utils.url import rename_atomic_files
 
 from recbole_disen.errors import UserError
@@ -126,11 +127,15 @@ def readable_errors(config):
 
 
 def check_split(config, dataset):
-    """Leave-one-out needs 3 interactions per user (train, valid, test): drop, and say, the others."""
+    """Leave-one-out needs a training, a validation and a test row per user: drop, and say, the others.
+
+    A sequential model's rows are a user's items after the first, so it needs 4 interactions (3 with
+    one held-out row); other models need 3 (2).
+    """
     split = config["eval_args"]["split"]
     if "LS" not in split:
         return
-    needed = 3 if split["LS"] == "valid_and_test" else 2
+    needed = (3 if split["LS"] == "valid_and_test" else 2) + (config["MODEL_TYPE"] == ModelType.SEQUENTIAL)
     users = dataset.inter_feat[dataset.uid_field]
     counts = users.value_counts()
     short = counts.index[counts < needed]

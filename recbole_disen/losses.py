@@ -1,4 +1,5 @@
-"""DisenSeqRec's losses as pure functions of tensors (equation numbers follow ../docs/method.md).
+"""DisenSeqRec's losses as pure functions of tensors (the equations of the paper's Sec. 3, as written
+out in the project's method notes: seq2item scoring, per-intention InfoNCE, confidence mask).
 
 Nothing here holds state: each function maps tensors to tensors, so each can be checked by hand.
 """

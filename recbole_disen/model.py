@@ -53,6 +53,8 @@ class DisenSeqRec(SequentialRecommender):
             if config["s2s_projection"] else nn.Identity()
         )
         self.future = FutureIndex.from_dataset(dataset, future_len)
+        # Every process builds the same index: DDP need not broadcast it at each step.
+        self._ddp_params_and_buffers_to_ignore = ["future.items", "future.end"]
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
         self.initializer_range = config["initializer_range"]
         self.apply(self._init_weights)

@@ -51,7 +51,7 @@ def read_checkpoint(path):
         reason = "it holds something other than tensors and plain data; it was refused unread and none of it ran"
     except EOFError:
         reason = "the file is empty or cut short"
-    except ValueError:
+    except (ValueError, KeyError, TypeError, AttributeError):
         reason = "it is not a recbole_disen checkpoint"
     except RuntimeError as error:
         reason = _one_line(error)

@@ -6,6 +6,7 @@ compatibility fixes, safe checkpoints, a time budget, and a result dict that the
 
 import logging
 import os
+import pickle
 import platform
 import resource
 import sys
@@ -41,8 +42,8 @@ def build_config(model, dataset, config_files=None, config_dict=None, cmd_config
 
 def build_dataset(config):
     """RecBole's dataset for the model; sequential models get the pandas-3-safe SequentialDataset."""
-    datacheck.ensure_inter_file(config)
     with datacheck.readable_errors(config):
+        datacheck.ensure_inter_file(config)
         if config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
             recbole.data.dataset, config["model"] + "Dataset"
         ):
@@ -61,7 +62,12 @@ def build(config, logger=None):
         logger.info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    model = get_model(config["model"])(config, train_data.dataset).to(config["device"])
+    try:
+        model = get_model(config["model"])(config, train_data.dataset).to(config["device"])
+    except UserError:
+        raise
+    except CONFIG_ERRORS as error:
+        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
     compat.disable_anomaly_detection()
     return dataset, train_data, valid_data, test_data, model
 
@@ -87,7 +93,6 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         time_budget=None, show_progress=None, saved=True, resume=None):
     """Train with early stopping, test the best checkpoint, and return the results as plain data."""
     config = build_config(model, dataset, config_files, config_dict, cmd_config)
-    init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     logger = getLogger()
@@ -104,10 +109,16 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     if resume:
         if not os.path.isfile(resume):
             raise UserError(f"--resume: no checkpoint at {resume}")
-        trainer.resume_checkpoint(resume)
+        try:
+            trainer.resume_checkpoint(resume)
+        except (pickle.UnpicklingError, EOFError, ValueError, KeyError, RuntimeError, OSError) as error:
+            message = " ".join(str(error).split())[:200]
+            raise UserError(f"--resume: cannot continue from {resume}: {type(error).__name__}: {message}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
     start = time.time()
-    test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=progress)
+    # With no validation yet (a budget spent before the first one), the current weights are tested.
+    tested_best = saved and os.path.isfile(trainer.saved_model_file)
+    test_result = trainer.evaluate(test_data, load_best_model=tested_best, show_progress=progress)
     test_seconds = time.time() - start
     users, user_ndcg = trainer.user_ndcg()
     logger.info(set_color("best valid ", "yellow") + f": {dict(best_valid_result or {})}")
@@ -133,7 +144,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "peak_memory_bytes": int(peak),
         "memory_kind": memory_kind,
         "n_params": sum(p.numel() for p in net.parameters()),
-        "checkpoint": trainer.saved_model_file if saved else None,
+        "checkpoint": trainer.saved_model_file if tested_best else None,
         "last_checkpoint": trainer.last_model_file,
         "config": checkpoint.plain(config.final_config_dict),
         "versions": versions,

@@ -29,9 +29,8 @@ class RecordingEvaluator(Evaluator):
         self.user_ndcg = None
 
     def evaluate(self, dataobject):
-        topk = dataobject.get("rec.topk")
-        if topk is not None:
-            matrix = topk.numpy()
+        if "rec.topk" in dataobject:
+            matrix = dataobject.get("rec.topk").numpy()
             ndcg = NDCG(self.config).metric_info(matrix[:, :-1].astype(bool), matrix[:, -1])
             self.user_ndcg = ndcg[:, min(10, ndcg.shape[1]) - 1]
         return super().evaluate(dataobject)
@@ -44,7 +43,10 @@ class DisenTrainer(Trainer):
         super().__init__(config, model)
         self.evaluator = RecordingEvaluator(config)
         self.time_budget = time_budget
-        self.last_model_file = self.saved_model_file.replace(".pth", "-last.pth")
+        stem, extension = os.path.splitext(os.path.abspath(self.saved_model_file))
+        self.saved_model_file = stem + extension
+        self.last_model_file = f"{stem}-last{extension}"
+        self.finished = False
         self.history = []
         self.budget_cut = False
         self.best_epoch = None
@@ -83,8 +85,9 @@ class DisenTrainer(Trainer):
             self.logger.info(f"Saving current: {self.saved_model_file}")
 
     def resume_checkpoint(self, resume_file):
-        """Continue from a '-last.pth' checkpoint: weights, optimiser, early stopping and RNG state."""
-        state = checkpoint.load(resume_file, self.device)
+        """Continue from a '-last.pth' checkpoint: weights, optimiser, early stopping, the torch random
+        state and the order of the training data. A run that had already stopped is not trained again."""
+        state = checkpoint.load(resume_file, "cpu")  # RNG states must stay CPU tensors
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch = state["epoch"] + 1
@@ -99,6 +102,7 @@ class DisenTrainer(Trainer):
         if torch.cuda.is_available() and state["rng"]["cuda"]:
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self._generator_state = state["rng"]["loader"]
+        self.finished = self.start_epoch >= self.epochs or self.cur_step > self.stopping_step
 
     def load_best(self, model_file=None):
         """Load the best (or the given) checkpoint's weights into the model, without running code."""
@@ -117,6 +121,9 @@ class DisenTrainer(Trainer):
             if callback_fn:
                 callback_fn(epoch_idx, valid_score)
 
+        if self.finished:
+            self.logger.info("The resumed run had already stopped: nothing to train")
+            return self.best_valid_score, self.best_valid_result
         try:
             super().fit(train_data, valid_data, verbose, saved, show_progress, end_of_validated_epoch)
         except BudgetSpent:
@@ -125,7 +132,8 @@ class DisenTrainer(Trainer):
         return self.best_valid_score, self.best_valid_result
 
     def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
-        if self.time_budget is not None and time.time() - self._started >= self.time_budget:
+        spent = self.time_budget is not None and time.time() - self._started >= self.time_budget
+        if spent and self.history:  # at least one epoch always runs
             raise BudgetSpent
         start = time.time()
         loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
@@ -157,6 +165,8 @@ class DisenTrainer(Trainer):
     def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False):
         """RecBole's evaluation; the best checkpoint is loaded with weights_only=True."""
         if load_best_model:
+            if not self.config["single_spec"]:
+                torch.distributed.barrier()  # rank 0 may still be writing the best checkpoint
             self.load_best(model_file)
         self.eval_users = []
         return super().evaluate(eval_data, False, None, show_progress)
@@ -164,11 +174,11 @@ class DisenTrainer(Trainer):
     def user_ndcg(self):
         """(user ids, NDCG@10) of the last evaluation, aligned."""
         users = torch.cat(self.eval_users).numpy() if self.eval_users else np.zeros(0, dtype=np.int64)
-        return users, self.evaluator.user_ndcg
+        ndcg = self.evaluator.user_ndcg
+        if ndcg is None or len(ndcg) != len(users):  # sampled evaluation: no per-user pairing
+            return np.zeros(0, dtype=np.int64), None
+        return users, ndcg
 
     def median_epoch_seconds(self):
         return float(np.median([h["train_seconds"] for h in self.history])) if self.history else 0.0
 
-    def remove_last_checkpoint(self):
-        if os.path.exists(self.last_model_file):
-            os.unlink(self.last_model_file)

@@ -57,18 +57,24 @@ def test_empty_file(tmp_path, capsys, text, message):
 
 
 def test_no_user_can_be_split(tmp_path, capsys):
-    write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\t2\nu2\ti1\t1\n")
-    assert "no user of dataset 'bad' has 3 or more interactions" in run_cli(tmp_path, capsys)
+    write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\t2\nu1\ti3\t3\nu2\ti1\t1\n")
+    assert "no user of dataset 'bad' has 4 or more interactions" in run_cli(tmp_path, capsys)
 
 
 def test_short_users_are_dropped_and_counted(tmp_path, tiny_settings, caplog):
     sequences = tiny_sequences()
-    sequences.update({"short1": ["i1", "i2"], "short2": ["i3"]})
+    sequences.update({"short1": ["i1", "i2", "i4"], "short2": ["i3"]})
     write_inter(tmp_path / "data", "mixed", sequences)
     settings = {**tiny_settings, "data_path": str(tmp_path / "data"), "epochs": 1}
     result = run("DisenSeqRec", "mixed", config_dict=settings)
     assert len(result["test_user_ids"]) == 60  # the two short users take no part
-    assert "dropped 2 users with fewer than 3 interactions (3 interactions)" in caplog.text
+    assert "dropped 2 users with fewer than 4 interactions (4 interactions)" in caplog.text
+
+
+def test_file_that_is_not_utf8(tmp_path, capsys):
+    (tmp_path / "data" / "bad").mkdir(parents=True)
+    (tmp_path / "data" / "bad" / "bad.inter").write_bytes(HEADER.encode() + b"u1\t\xff\xfe\t1\n")
+    assert "cannot read" in run_cli(tmp_path, capsys)
 
 
 def test_wrong_type_and_missing_config_file(tmp_path, capsys, tiny_data):

@@ -84,3 +84,32 @@ def test_run_arguments_in_both_forms():
     args, settings = cli.parse_run_args(["--model", "SASRec", "--config_files=a.yaml b.yaml", "--epochs=3"])
     assert args["model"] == "SASRec" and args["config_files"] == ["a.yaml", "b.yaml"]
     assert settings == {"epochs": "3"} and args["dataset"] == "ml-100k" and args["nproc"] == 1
+
+
+def test_resuming_a_finished_run_trains_nothing_and_keeps_the_best(tiny_settings):
+    first = run("DisenSeqRec", "tiny", config_dict=tiny_settings)
+    best_bytes = open(first["checkpoint"], "rb").read()
+    again = run("DisenSeqRec", "tiny", config_dict=tiny_settings, resume=first["last_checkpoint"])
+    assert again["epochs_run"] == 2 and again["test_result"] == first["test_result"]
+    assert open(first["checkpoint"], "rb").read() == best_bytes
+
+
+def test_budget_spent_before_the_first_validation_still_tests(tiny_settings):
+    result = run("DisenSeqRec", "tiny", config_dict={**tiny_settings, "eval_step": 2, "epochs": 4},
+                 time_budget=1e-9)
+    assert result["budget_cut"] and result["epochs_run"] == 1 and result["checkpoint"] is None
+    assert all(0 <= v <= 1 for v in result["test_result"].values())
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint", b""])
+def test_bad_resume_file_is_one_line(tmp_path, tiny_settings, capsys, content):
+    (tmp_path / "bad.pth").write_bytes(content)
+    code = cli.main(["--dataset=tiny", *args(tiny_settings), f"--resume={tmp_path / 'bad.pth'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: --resume: cannot continue from") and err.count("\n") == 1
+
+
+def test_settings_the_model_cannot_use_are_one_line(tiny_settings, capsys):
+    code = cli.main(["--model=SASRec", "--dataset=tiny", *args(tiny_settings), "--n_heads=3"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot build model SASRec with these settings") and err.count("\n") == 1
