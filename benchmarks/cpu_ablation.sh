@@ -4,13 +4,7 @@
 # six DisenSeqRec variants on one seed, two runs at a time with one thread each (21 minutes).
 #
 #   DATA=../shared/data OUT=cpu_results BUDGET=300 bash benchmarks/cpu_ablation.sh
-set -eu
-DATA=$(cd "${DATA:-../shared/data}" && pwd)
-OUT=$(mkdir -p "${OUT:-cpu_results}" && cd "${OUT:-cpu_results}" && pwd)
-BUDGET=${BUDGET:-300}
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-small=(--set gpu_id="''" --set hidden_size=32 --set inner_size=64 --set MAX_ITEM_LIST_LENGTH=20
-       --set train_batch_size=512 --set eval_batch_size=512)
+source "$(dirname "$0")/cpu_common.sh"
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" \
   --models DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@future20,DisenSeqRec@symmetric,DisenSeqRec@sharedbias \
   --seeds 2020 \
