@@ -24,8 +24,6 @@ import torch
 
 from recbole_disen import losses
 from recbole_disen.cli import parse_run_args
-from recbole_disen.future import FUTURE_POSITION_FIELD
-from recbole_disen.modules import IntentionLayer
 from recbole_disen.runner import build, build_config
 
 
@@ -40,16 +38,11 @@ def report(model, batch, step):
     """Diagnostics of one batch (no parameter update)."""
     item_seq, item_len = batch[model.ITEM_SEQ], batch[model.ITEM_SEQ_LEN]
     z = model.encoder(item_seq)
-    phi = model.intention(z, item_len)
+    phi, mass = model.intention(z, item_len)
     last = model.gather_indexes(z, item_len - 1)
     seq2item = torch.nn.functional.cross_entropy(model.score(phi, last, model.item_embedding.weight),
                                                  batch[model.POS_ITEM_ID])
-    future_seq, future_len = model.future(batch[model.USER_ID], batch[FUTURE_POSITION_FIELD])
-    future_phi = model.intention(model.encoder(future_seq), future_len, IntentionLayer.FUTURE)
-    valid = future_len > 0
-    earlier_p, future_p = model.projection(phi), model.projection(future_phi)
-    per_intent = losses.seq2seq_infonce(earlier_p, future_p, valid, model.s2s_temperature)
-    keep = losses.confidence_mask(per_intent, valid, model.keep_ratio)
+    per_intent, keep, earlier_p, future_p = model.seq2seq_terms(batch, phi, mass)
     seq2seq = losses.masked_mean(per_intent, keep)
     weight = float(model.seq2seq_weight())
 
@@ -62,7 +55,7 @@ def report(model, batch, step):
         assignment = model.intention.assignment(z)  # [B, L, K]
         real = (torch.arange(item_seq.size(1)) < item_len.unsqueeze(1)).unsqueeze(-1)  # [B, L, 1]
         entropy = -(assignment * assignment.clamp_min(1e-12).log()).sum(-1, keepdim=True)
-        mass = (assignment * real).sum((0, 1)) / real.sum()
+        share = (assignment * real).sum((0, 1)) / real.sum()
         b, k, h = earlier_p.shape
         logits = earlier_p.reshape(-1, h) @ future_p.reshape(-1, h).t() / model.s2s_temperature
         positive = logits.diagonal()
@@ -81,7 +74,7 @@ def report(model, batch, step):
         "candidates": b * k,
         "assignment_entropy": (entropy * real).sum().item() / real.sum().item(),
         "uniform_entropy": math.log(k),
-        "intention_mass": [round(x, 3) for x in mass.tolist()],
+        "intention_mass": [round(x, 3) for x in share.tolist()],
         "kept_share_per_intention": [round(x, 3) for x in (keep.float().sum(0) / keep.sum().clamp(min=1)).tolist()],
     }
 

@@ -96,6 +96,7 @@ DISEN_RULES = {
     "s2s_temperature": (lambda v: _is_type(v, 0.0) and v > 0, "a number > 0"),
     "intent_temperature": (lambda v: _is_type(v, 0.0) and v > 0, "a number > 0"),
     "aggregation": (lambda v: v in ("max", "logsumexp"), "'max' or 'logsumexp'"),
+    "s2s_mask": (lambda v: v in ("loss", "mass"), "'loss' or 'mass'"),
     "score_last": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_projection": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_symmetric": (lambda v: isinstance(v, bool), "True or False"),

@@ -48,6 +48,17 @@ def confidence_mask(losses, valid, keep_ratio):
     return (losses.detach() <= threshold) & valid.unsqueeze(1)
 
 
+def mass_mask(earlier_mass, future_mass, valid, keep_ratio):
+    """Keep the ``keep_ratio`` fraction of (row, intention) pairs whose intention holds the most
+    assignment mass on *both* sides, min(m_k(earlier), m_k(future)): bool [B, K].
+
+    An alternative to the paper's loss-ranked confidence mask (same count, same tie rule): the
+    seq2seq task asks intention k of the earlier sequence to predict the future only where k is
+    present in both, instead of where the loss happens to be small. Computed without gradient.
+    """
+    return confidence_mask(-torch.minimum(earlier_mass, future_mass), valid, keep_ratio)
+
+
 def masked_mean(losses, mask):
     """Mean of ``losses`` where ``mask`` holds; 0 (with a gradient path) when nothing is kept."""
     return (losses * mask).sum() / mask.sum().clamp(min=1)

@@ -33,6 +33,7 @@ class DisenSeqRec(SequentialRecommender):
         self.s2s_weight = config["s2s_weight"]
         self.s2s_temperature = config["s2s_temperature"]
         self.keep_ratio = config["lambda"]
+        self.mask_by = config["s2s_mask"]
         self.warmup_steps = config["s2s_warmup_steps"]
         self.symmetric = config["s2s_symmetric"]
         self.future_side = IntentionLayer.EARLIER if config["share_bias"] else IntentionLayer.FUTURE
@@ -67,10 +68,10 @@ class DisenSeqRec(SequentialRecommender):
             module.bias.data.zero_()
 
     def forward(self, item_seq, item_seq_len, side=IntentionLayer.EARLIER):
-        """item_seq [B, L], item_seq_len [B] -> (phi [B, K, H], z at the last real position [B, H])."""
+        """item_seq [B, L], item_seq_len [B] -> (phi [B, K, H], assignment mass [B, K], last z [B, H])."""
         z = self.encoder(item_seq)  # [B, L, H]
-        phi = self.intention(z, item_seq_len, side)  # [B, K, H]
-        return phi, self.gather_indexes(z, (item_seq_len - 1).clamp(min=0))
+        phi, mass = self.intention(z, item_seq_len, side)  # [B, K, H], [B, K]
+        return phi, mass, self.gather_indexes(z, (item_seq_len - 1).clamp(min=0))
 
     def score(self, phi, last, items):
         """Scores [B, N] of all N items [N, H] for each row's intentions phi [B, K, H] and last z [B, H]."""
@@ -84,39 +85,50 @@ class DisenSeqRec(SequentialRecommender):
             return self.s2s_weight
         return self.s2s_weight * torch.clamp(self.train_steps / self.warmup_steps, max=1.0)
 
-    def calculate_loss(self, interaction):
-        item_seq = interaction[self.ITEM_SEQ]  # [B, L]
-        item_seq_len = interaction[self.ITEM_SEQ_LEN]  # [B]
-        phi, last = self.forward(item_seq, item_seq_len)  # [B, K, H], [B, H]
-        logits = self.score(phi, last, self.item_embedding.weight)  # [B, N]
-        seq2item = nn.functional.cross_entropy(logits, interaction[self.POS_ITEM_ID])
-        self.train_steps += 1
-        if self.s2s_weight == 0:
-            return seq2item, torch.zeros_like(seq2item)
+    def seq2seq_terms(self, interaction, phi, mass):
+        """Per-(row, intention) seq2seq losses [B, K], which of them the mask keeps [B, K] (bool), and
+        the two sides' vectors in the contrastive space [B, K, H] (for diagnostics).
 
+        phi [B, K, H] and mass [B, K] are the earlier sequences' intention vectors and assignment mass.
+        """
         future_seq, future_len = self.future(interaction[self.USER_ID], interaction[FUTURE_POSITION_FIELD])
-        future_phi, _ = self.forward(future_seq, future_len, self.future_side)  # [B, K, H]
+        future_phi, future_mass, _ = self.forward(future_seq, future_len, self.future_side)  # [B, K, H], [B, K]
         valid = future_len > 0  # [B]
         earlier, future = self.projection(phi), self.projection(future_phi)
         per_intent = losses.seq2seq_infonce(earlier, future, valid, self.s2s_temperature)  # [B, K]
         if self.symmetric:  # also the future predicting the earlier sequence
             per_intent = (per_intent + losses.seq2seq_infonce(future, earlier, valid, self.s2s_temperature)) / 2
-        keep = losses.confidence_mask(per_intent, valid, self.keep_ratio)  # [B, K]
+        if self.mask_by == "mass":
+            keep = losses.mass_mask(mass, future_mass, valid, self.keep_ratio)
+        else:
+            keep = losses.confidence_mask(per_intent, valid, self.keep_ratio)
+        return per_intent, keep, earlier, future
+
+    def calculate_loss(self, interaction):
+        item_seq = interaction[self.ITEM_SEQ]  # [B, L]
+        item_seq_len = interaction[self.ITEM_SEQ_LEN]  # [B]
+        phi, mass, last = self.forward(item_seq, item_seq_len)  # [B, K, H], [B, K], [B, H]
+        logits = self.score(phi, last, self.item_embedding.weight)  # [B, N]
+        seq2item = nn.functional.cross_entropy(logits, interaction[self.POS_ITEM_ID])
+        self.train_steps += 1
+        if self.s2s_weight == 0:
+            return seq2item, torch.zeros_like(seq2item)
+        per_intent, keep, _, _ = self.seq2seq_terms(interaction, phi, mass)  # [B, K], [B, K]
         return seq2item, self.seq2seq_weight() * losses.masked_mean(per_intent, keep)
 
     def predict(self, interaction):
-        phi, last = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        phi, _, last = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
         items = self.item_embedding(interaction[self.ITEM_ID])  # [B, H]
         intent_scores = (phi * items.unsqueeze(1)).sum(-1)  # [B, K]
         scores = losses.aggregate_scores(intent_scores, self.aggregation)  # [B]
         return scores + (last * items).sum(-1) if self.score_last else scores
 
     def full_sort_predict(self, interaction):
-        phi, last = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        phi, _, last = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
         return self.score(phi, last, self.item_embedding.weight)  # [B, n_items]
 
     def explain(self, interaction, items):
         """For each row and each item of ``items`` [B, N], the intention that scored it highest [B, N]."""
-        phi, _ = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
+        phi, _, _ = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
         item_vectors = self.item_embedding(items)  # [B, N, H]
         return torch.einsum("bkh,bnh->bnk", phi, item_vectors).argmax(-1)

@@ -60,6 +60,17 @@ def test_confidence_mask_keeps_ties_at_the_threshold_and_has_no_gradient():
     assert mask.all() and not mask.requires_grad
 
 
+def test_mass_mask_keeps_intentions_present_on_both_sides():
+    earlier = torch.tensor([[0.7, 0.3], [0.5, 0.5], [0.9, 0.1]])
+    future = torch.tensor([[0.2, 0.8], [0.6, 0.4], [0.0, 0.0]])  # row 2 has no future
+    valid = torch.tensor([True, True, False])
+    # min over the sides: [[0.2, 0.3], [0.5, 0.4]] among valid rows; keep the top half (2 of 4)
+    assert losses.mass_mask(earlier, future, valid, 0.5).tolist() == [[False, False], [True, True], [False, False]]
+    # a quarter of 4 is 1: the single pair with the largest min mass
+    assert losses.mass_mask(earlier, future, valid, 0.25).tolist() == [[False, False], [True, False], [False, False]]
+    assert losses.mass_mask(earlier, future, valid, 1.0).tolist() == [[True, True], [True, True], [False, False]]
+
+
 def test_masked_mean_by_hand():
     l = torch.tensor([[1.0, 5.0], [3.0, 2.0]])
     mask = torch.tensor([[True, False], [False, True]])

@@ -28,6 +28,18 @@ def test_every_parameter_gets_a_gradient(tiny_settings):
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
+def test_mass_mask_trains_every_parameter(tiny_settings):
+    train, _, model = built_model(tiny_settings, s2s_weight=1.0, s2s_mask="mass")
+    batch = next(iter(train))
+    with torch.no_grad():
+        phi, mass, _ = model.forward(batch[model.ITEM_SEQ], batch[model.ITEM_SEQ_LEN])
+    seq2item, seq2seq = model.calculate_loss(batch)
+    (seq2item + seq2seq).backward()
+    assert seq2seq.item() > 0 and torch.allclose(mass.sum(-1), torch.ones(len(mass)))
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
 def test_weight_zero_encodes_no_future(tiny_settings, monkeypatch):
     train, _, model = built_model(tiny_settings, s2s_weight=0.0)
     monkeypatch.setattr(model.future, "forward", lambda *a: pytest.fail("the future was encoded"))
@@ -50,6 +62,7 @@ def test_predict_equals_full_sort_predict_at_the_test_items(tiny_settings, overr
 @pytest.mark.parametrize("overrides", [
     {"n_intents": 1}, {"lambda": 1.0}, {"s2s_warmup_steps": 3}, {"future_max_len": 1},
     {"s2s_symmetric": True, "share_bias": True},
+    {"s2s_mask": "mass"},
     {"MAX_ITEM_LIST_LENGTH": 3},  # sequences longer than the maximum length
 ])
 def test_losses_and_scores_stay_finite(tiny_settings, overrides):

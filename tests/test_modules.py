@@ -31,20 +31,31 @@ def test_padding_content_changes_nothing():
     length = torch.tensor([3, 5])
     noisy = z.clone()
     noisy[0, 3:] = 100 * torch.randn(2, 8)
-    assert torch.equal(layer(z, length), layer(noisy, length))
+    phi, mass = layer(z, length)
+    phi_noisy, mass_noisy = layer(noisy, length)
+    assert torch.equal(phi, phi_noisy) and torch.equal(mass, mass_noisy)
 
 
 def test_empty_sequence_gives_the_bias_alone():
     layer = make_layer()
-    phi = layer(torch.randn(1, 4, 8), torch.tensor([0]), IntentionLayer.FUTURE)
-    assert torch.isfinite(phi).all()
+    phi, mass = layer(torch.randn(1, 4, 8), torch.tensor([0]), IntentionLayer.FUTURE)
+    assert torch.isfinite(phi).all() and (mass == 0).all()
     assert torch.allclose(phi[0], layer.output_norm(layer.bias[IntentionLayer.FUTURE]))
 
 
 def test_sides_use_different_biases():
     layer = make_layer()
     z, length = torch.randn(2, 4, 8), torch.tensor([4, 2])
-    assert not torch.allclose(layer(z, length, IntentionLayer.EARLIER), layer(z, length, IntentionLayer.FUTURE))
+    assert not torch.allclose(layer(z, length, IntentionLayer.EARLIER)[0], layer(z, length, IntentionLayer.FUTURE)[0])
+
+
+def test_mass_is_the_pooling_weight_of_each_intention():
+    layer = make_layer()
+    z, length = torch.randn(2, 5, 8), torch.tensor([5, 2])
+    _, mass = layer(z, length)
+    expected = (layer.assignment(z) * layer.importance(z, length).unsqueeze(-1)).sum(1)  # sum_i p(k|i) p_i
+    assert torch.allclose(mass, expected)
+    assert torch.allclose(mass.sum(-1), torch.ones(2)) and (mass >= 0).all()
 
 
 def test_encoder_is_causal_and_ignores_padding_length():

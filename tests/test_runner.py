@@ -68,6 +68,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--s2s_temperature=0", "'s2s_temperature' must be a number > 0"),
     ("--intent_temperature=-0.1", "'intent_temperature' must be a number > 0"),
     ("--aggregation=mean", "'aggregation' must be 'max' or 'logsumexp'"),
+    ("--s2s_mask=random", "'s2s_mask' must be 'loss' or 'mass'"),
     ("--epochs=ten", "setting 'epochs' must be of type int"),
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),

@@ -4,6 +4,7 @@
     p_i    = softmax_{i real} <k_i, q> / sqrt(D)                 (importance for the future)
              k_i = k~_i + ReLU(W k~_i + b),  k~_i = LN(z_i + alpha_i),  q = LN(z_t + alpha_t + b')
     phi_k  = LN(beta_k + sum_i p(k|i) p_i z_i)                   (intention representation)
+    m_k    = sum_i p(k|i) p_i                                    (assignment mass, sums to 1 over k)
 
 The earlier and the future sequence use different biases beta (``side`` 0 and 1).
 """
@@ -16,7 +17,7 @@ from torch import nn
 
 
 class IntentionLayer(nn.Module):
-    """Turns z [B, L, H] and the real lengths [B] into phi [B, K, H]."""
+    """Turns z [B, L, H] and the real lengths [B] into phi [B, K, H] and the assignment mass [B, K]."""
 
     EARLIER, FUTURE = 0, 1
 
@@ -51,7 +52,10 @@ class IntentionLayer(nn.Module):
         return torch.softmax(scores, dim=-1) * real
 
     def forward(self, z, length, side=EARLIER):
-        """phi [B, K, H]; with ``length`` 0 a row gives LN(beta_k), the "no intention" vector."""
+        """(phi [B, K, H], m [B, K]): how much of the sequence each intention holds.
+
+        With ``length`` 0 a row gives LN(beta_k), the "no intention" vector, and a mass of 0.
+        """
         weight = self.assignment(z) * self.importance(z, length).unsqueeze(-1)  # [B, L, K]
         pooled = weight.transpose(1, 2) @ z  # [B, K, H]
-        return self.output_norm(self.bias[side] + pooled)
+        return self.output_norm(self.bias[side] + pooled), weight.sum(1)
