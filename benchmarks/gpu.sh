@@ -22,10 +22,10 @@ variants=(
   --set DisenSeqRec@faithful:future_max_len=None
   --set DisenSeqRec@nos2s:s2s_weight=0.0
   --set DisenSeqRec@nolast:score_last=False
-  --set DisenSeqRec@future20:future_max_len=20
+  --set DisenSeqRec@mass:s2s_mask=mass
 )
 timeout "${BENCH_TIMEOUT:-520}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
-  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@future20,SASRec,BERT4Rec \
+  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@mass,SASRec,BERT4Rec \
   "${common[@]}" "${variants[@]}" > "$OUT/bench-beauty-toys.log" 2>&1 &
 timeout "${BENCH_TIMEOUT:-520}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
   --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &
