@@ -2,20 +2,23 @@
 # The side-by-side GPU benchmark in BENCHMARKS.md: DisenSeqRec against SASRec and BERT4Rec on Amazon
 # Beauty, Sports, Toys and Yelp (one-line-per-user files, converted on the fly), plus four
 # DisenSeqRec variants on Beauty and Toys, all runs at once on one GPU, each cut by a time budget.
+# Before them, alone on the GPU, a per-step timing of SASRec and DisenSeqRec variants on Beauty.
 # Then a mixed-precision run and a one-process distributed (DDP, NCCL) run on LastFM.
 #
-#   DATA=../shared/data OUT=gpu_results BUDGET=300 SEEDS=2020 bash benchmarks/gpu.sh
+#   DATA=../shared/data OUT=gpu_results BUDGET=240 SEEDS=2020 bash benchmarks/gpu.sh
 #
-# Run it from the repository root with recbole_disen importable. EXTRA adds bench arguments
-# (for example EXTRA="--set epochs=1 --set hidden_size=8" for a quick dry run on a CPU).
+# Run it from the repository root with recbole_disen importable. EXTRA adds bench arguments and
+# EXTRA_SETTINGS step-profile settings (for example EXTRA="--set epochs=1 --set hidden_size=8"
+# EXTRA_SETTINGS="--gpu_id= --hidden_size=8 --steps=1" for a quick dry run on a CPU).
 set -u  # not -e: one failing part must not stop the others
 DATA=$(cd "${DATA:-../shared/data}" && pwd)
 OUT=$(mkdir -p "${OUT:-gpu_results}" && cd "${OUT:-gpu_results}" && pwd)
-BUDGET=${BUDGET:-300}
+BUDGET=${BUDGET:-240}
 SEEDS=${SEEDS:-2020}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
 read -r -a extra <<< "${EXTRA:-}"
+read -r -a extra_settings <<< "${EXTRA_SETTINGS:-}"  # --key=value settings for the step profile
 common=(--seeds "$SEEDS" --budget "$BUDGET" --out "$OUT" --no-progress --set BERT4Rec:eval_step=3 "${extra[@]}")
 variants=(
   --set DisenSeqRec@faithful:s2s_weight=1.0 --set DisenSeqRec@faithful:score_last=False
@@ -24,10 +27,17 @@ variants=(
   --set DisenSeqRec@nolast:score_last=False
   --set DisenSeqRec@mass:s2s_mask=mass
 )
-timeout "${BENCH_TIMEOUT:-520}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
+# First, alone on the GPU: one training step per variant on one Beauty batch (where the epoch time goes).
+python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$OUT/profile')"
+timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/profile" \
+  --state=ERROR --steps=20 --warmup=3 "${extra_settings[@]}" \
+  --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=2,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
+  > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"
+
+timeout "${BENCH_TIMEOUT:-440}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
   --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@mass,SASRec,BERT4Rec \
   "${common[@]}" "${variants[@]}" > "$OUT/bench-beauty-toys.log" 2>&1 &
-timeout "${BENCH_TIMEOUT:-520}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
+timeout "${BENCH_TIMEOUT:-440}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
   --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &
 
 # Mixed precision and distributed training, on LastFM, beside the benchmark.
@@ -39,4 +49,4 @@ checks=(--dataset=lastfm "--data_path=$OUT/checks" --epochs=3 --show_progress=Fa
   "${checks[@]}" --nproc=1 --world_size=1 --port=29517 > ddp.log 2>&1; echo "ddp exit $?" >> ddp.log) &
 wait
 python3 -m recbole_disen.bench --report-only --out "$OUT"
-rm -rf "$OUT/checkpoints" "$OUT/checks/saved"  # model files are not part of the results
+rm -rf "$OUT/checkpoints" "$OUT/checks/saved" "$OUT/profile"  # model files are not part of the results

@@ -1,0 +1,91 @@
+"""Where does an epoch's time go? Time one training step (loss, backward, Adam) per model variant.
+
+The dataset is loaded and split once (with the first variant's settings: variants should differ in
+model settings only). Every variant trains on the same batch of the training split (the first one
+after seeding), on the configured device: a warm-up of ``--warmup`` steps, then the mean, min and max of ``--steps`` timed steps (the device is
+synchronised around each). Variants isolate costs: for example the seq2seq term (``s2s_weight=0``),
+the K-fold scoring (``n_intents=1``) or the future length.
+
+    python benchmarks/step_profile.py --dataset=ml-100k --gpu_id= --train_batch_size=2048 \
+        --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1"
+
+``--variants``: comma-separated ``MODEL[:key=value]...``. Any further ``--key=value`` is a setting for
+every variant, as for the runner. Output: one JSON line per variant on stdout.
+"""
+
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+from recbole.utils import init_seed
+
+from recbole_disen.cli import parse_run_args
+from recbole_disen.config import get_model
+from recbole_disen.runner import build, build_config, environment
+
+
+def parse_variants(text):
+    """``"SASRec,DisenSeqRec:n_intents=1"`` -> [("SASRec", {}), ("DisenSeqRec", {"n_intents": "1"})]."""
+    variants = []
+    for spec in text.split(","):
+        model, *pairs = spec.split(":")
+        variants.append((model, dict(pair.split("=", 1) for pair in pairs)))
+    return variants
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(model, batch, learning_rate, warmup, steps):
+    """Seconds of each of ``steps`` training steps on ``batch``, after ``warmup`` untimed ones."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    device = next(model.parameters()).device
+    model.train()
+    seconds = []
+    for step in range(warmup + steps):
+        synchronize(device)
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        loss = model.calculate_loss(batch)  # DisenSeqRec: (seq2item, weighted seq2seq); SASRec: one tensor
+        (sum(loss) if isinstance(loss, tuple) else loss).backward()
+        optimizer.step()
+        synchronize(device)
+        if step >= warmup:
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def main(argv):
+    args, settings = parse_run_args(argv)
+    variants = parse_variants(settings.pop("variants", "SASRec,DisenSeqRec"))
+    steps = int(settings.pop("steps", 5))
+    warmup = int(settings.pop("warmup", 2))
+    configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
+               for name, overrides in variants]
+    _, train, _, _, _ = build(configs[0])
+    for (model_name, overrides), config in zip(variants, configs):
+        init_seed(config["seed"], config["reproducibility"])
+        model = get_model(model_name)(config, train.dataset).to(config["device"])  # may tag train rows
+        init_seed(config["seed"], config["reproducibility"])
+        batch = next(iter(train)).to(config["device"])
+        if config["device"].type == "cuda":
+            torch.cuda.reset_peak_memory_stats(config["device"])
+        seconds = time_steps(model, batch, config["learning_rate"], warmup, steps)
+        peak = torch.cuda.max_memory_allocated(config["device"]) if config["device"].type == "cuda" else None
+        record = {
+            "model": model_name, "overrides": overrides, "dataset": args["dataset"], "rows": len(batch),
+            "device": str(config["device"]), "threads": torch.get_num_threads(), "steps": steps,
+            "s_per_step_mean": round(statistics.mean(seconds), 4), "s_per_step_min": round(min(seconds), 4),
+            "s_per_step_max": round(max(seconds), 4), "peak_gpu_bytes": peak, "environment": environment(),
+        }
+        sys.stdout.write(json.dumps(record) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
