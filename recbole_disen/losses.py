@@ -17,20 +17,27 @@ def aggregate_scores(intent_scores, aggregation, dim=-1):
     return torch.logsumexp(intent_scores, dim=dim)
 
 
-def seq2seq_infonce(earlier, future, valid, temperature):
+def seq2seq_infonce(earlier, future, valid, temperature, anchors=None):
     """Per-(row, intention) InfoNCE losses [B, K] (the seq2seq loss, L_s2s(u, t, k)).
 
     earlier, future: [B, K, H] intention vectors of the earlier and the (reversed) future sequence;
     valid: [B] bool, rows that have a future. For row b and intention k the positive is future[b, k];
     the negatives are future[b', k'] for every valid row b' and every k' (the same row's other
     intentions included). Rows without a future get a loss of 0 and are no one's negative.
+    anchors: optional bool [B, K], the only (row, intention) pairs whose loss is computed (a mask
+    known in advance); the others get 0 and cost nothing, though they stay negatives.
     """
     batch, n_intents, hidden = earlier.shape
-    logits = (earlier.reshape(-1, hidden) @ future.reshape(-1, hidden).t()) / temperature  # [BK, BK]
     candidate = valid.repeat_interleave(n_intents)  # [BK]
+    if anchors is None:
+        rows = torch.arange(batch * n_intents, device=earlier.device)  # [A = BK]
+    else:
+        rows = (anchors.flatten() & candidate).nonzero().squeeze(1)  # [A]
+    logits = (earlier.reshape(-1, hidden)[rows] @ future.reshape(-1, hidden).t()) / temperature  # [A, BK]
     logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
-    positive = logits.diagonal()  # [BK]
-    losses = torch.logsumexp(logits.float(), dim=-1) - positive.float()
+    positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)  # [A]
+    per_row = torch.logsumexp(logits.float(), dim=-1) - positive.float()  # [A]
+    losses = per_row.new_zeros(batch * n_intents).index_copy(0, rows, per_row)
     return torch.where(candidate, losses, 0.0).view(batch, n_intents)
 
 

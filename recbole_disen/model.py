@@ -95,13 +95,13 @@ class DisenSeqRec(SequentialRecommender):
         future_phi, future_mass, _ = self.forward(future_seq, future_len, self.future_side)  # [B, K, H], [B, K]
         valid = future_len > 0  # [B]
         earlier, future = self.projection(phi), self.projection(future_phi)
-        per_intent = losses.seq2seq_infonce(earlier, future, valid, self.s2s_temperature)  # [B, K]
+        # The mass mask is known before the losses: only the kept pairs' losses are computed.
+        anchors = losses.mass_mask(mass, future_mass, valid, self.keep_ratio) if self.mask_by == "mass" else None
+        per_intent = losses.seq2seq_infonce(earlier, future, valid, self.s2s_temperature, anchors)  # [B, K]
         if self.symmetric:  # also the future predicting the earlier sequence
-            per_intent = (per_intent + losses.seq2seq_infonce(future, earlier, valid, self.s2s_temperature)) / 2
-        if self.mask_by == "mass":
-            keep = losses.mass_mask(mass, future_mass, valid, self.keep_ratio)
-        else:
-            keep = losses.confidence_mask(per_intent, valid, self.keep_ratio)
+            backward = losses.seq2seq_infonce(future, earlier, valid, self.s2s_temperature, anchors)
+            per_intent = (per_intent + backward) / 2
+        keep = anchors if anchors is not None else losses.confidence_mask(per_intent, valid, self.keep_ratio)
         return per_intent, keep, earlier, future
 
     def calculate_loss(self, interaction):

@@ -34,6 +34,22 @@ def test_infonce_rows_without_future_are_neither_anchor_nor_negative():
     assert got.tolist() == [[0.0], [0.0]]  # row 0's only candidate is its own positive: loss log(e) - 1 = 0
 
 
+def test_infonce_with_anchors_computes_only_those_pairs():
+    torch.manual_seed(0)
+    earlier = torch.randn(3, 2, 4, requires_grad=True)
+    future = torch.randn(3, 2, 4)
+    valid = torch.tensor([True, True, False])
+    anchors = torch.tensor([[True, False], [False, True], [True, True]])  # row 2 has no future
+    full = losses.seq2seq_infonce(earlier, future, valid, 0.5)
+    some = losses.seq2seq_infonce(earlier, future, valid, 0.5, anchors)
+    expected = torch.where(anchors & valid.unsqueeze(1), full, 0.0)
+    assert torch.allclose(some, expected) and some[0, 0] > 0 and some[1, 1] > 0
+    some.sum().backward()
+    assert earlier.grad[0, 1].abs().sum() == 0 and earlier.grad[0, 0].abs().sum() > 0
+    none = losses.seq2seq_infonce(earlier, future, valid, 0.5, torch.zeros(3, 2, dtype=torch.bool))
+    assert none.abs().sum() == 0
+
+
 def test_infonce_is_stable_for_huge_logits_and_all_empty_batches():
     earlier = torch.full((3, 2, 4), 1e4)
     got = losses.seq2seq_infonce(earlier, earlier.clone(), torch.tensor([True, True, True]), 1e-3)
