@@ -1,4 +1,4 @@
-# Settings shared by benchmarks/cpu.sh and benchmarks/cpu_ablation.sh (sourced, not run):
+# Settings shared by benchmarks/cpu.sh, cpu_ablation.sh and cpu_converged.sh (sourced, not run):
 # LastFM, hidden size 32, max length 20, batch 512, one thread per run, BUDGET seconds of training.
 set -eu
 DATA=$(cd "${DATA:-../shared/data}" && pwd)

@@ -6,7 +6,8 @@ Trains DisenSeqRec for some steps and, every few steps, reports on one batch:
   the two gradients (negative: the seq2seq term pulls the encoder against the next-item task);
 - the norm of the intention vectors phi and the spread of the InfoNCE logits <phi, phi'> / T_s;
 - the intentions: mean entropy of p(k|i) over real positions (log K = uniform, 0 = hard), how much
-  of the assignment mass each intention takes (collapse: one takes nearly all), and the positive's
+  of the assignment each intention takes (``intention_mass``: the mean of p(k|i) over the batch's
+  real positions, not the pooled m_k of the model; collapse: one takes nearly all), and the positive's
   rank among the batch's candidates;
 - the confidence mask: the share of kept (row, k) pairs per intention.
 

@@ -28,11 +28,12 @@ variants=(
   --set DisenSeqRec@mass:s2s_mask=mass
 )
 # First, alone on the GPU: one training step per variant on one Beauty batch (where the epoch time goes).
-python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$OUT/profile')"
-timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/profile" \
+# The bench reuses the converted file in $OUT/data.
+python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$OUT/data')"
+timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/data" \
   --state=ERROR --steps=20 --warmup=3 "${extra_settings[@]}" \
   --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=2,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
-  > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"
+  > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"; echo "step_profile exit $?" >> "$OUT/step_profile.log"
 
 timeout "${BENCH_TIMEOUT:-440}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
   --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@mass,SASRec,BERT4Rec \
@@ -49,4 +50,4 @@ checks=(--dataset=lastfm "--data_path=$OUT/checks" --epochs=3 --show_progress=Fa
   "${checks[@]}" --nproc=1 --world_size=1 --port=29517 > ddp.log 2>&1; echo "ddp exit $?" >> ddp.log) &
 wait
 python3 -m recbole_disen.bench --report-only --out "$OUT"
-rm -rf "$OUT/checkpoints" "$OUT/checks/saved" "$OUT/profile"  # model files are not part of the results
+rm -rf "$OUT/checkpoints" "$OUT/checks/saved"  # model files are not part of the results

@@ -32,6 +32,8 @@ def parse_variants(text):
     variants = []
     for spec in text.split(","):
         model, *pairs = spec.split(":")
+        if not model or any("=" not in pair for pair in pairs):
+            raise SystemExit(f"--variants: '{spec}' is not MODEL[:key=value]... (for example DisenSeqRec:n_intents=1)")
         variants.append((model, dict(pair.split("=", 1) for pair in pairs)))
     return variants
 
@@ -71,7 +73,7 @@ def main(argv):
     for (model_name, overrides), config in zip(variants, configs):
         init_seed(config["seed"], config["reproducibility"])
         model = get_model(model_name)(config, train.dataset).to(config["device"])  # may tag train rows
-        init_seed(config["seed"], config["reproducibility"])
+        train.generator.manual_seed(config["seed"])  # the loader shuffles with its own generator
         batch = next(iter(train)).to(config["device"])
         if config["device"].type == "cuda":
             torch.cuda.reset_peak_memory_stats(config["device"])

@@ -171,6 +171,11 @@ class DisenConfig(Config):
             for key, (check, expected) in DISEN_RULES.items():
                 if not check(merged.get(key)):
                     raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
+            if merged.get("s2s_mask") == "mass" and merged.get("n_intents") == 1:
+                raise UserError(
+                    "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "
+                    "so nothing is masked (use s2s_mask 'loss')"
+                )
         if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
             raise UserError(
                 "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~ "

@@ -25,19 +25,23 @@ def seq2seq_infonce(earlier, future, valid, temperature, anchors=None):
     the negatives are future[b', k'] for every valid row b' and every k' (the same row's other
     intentions included). Rows without a future get a loss of 0 and are no one's negative.
     anchors: optional bool [B, K], the only (row, intention) pairs whose loss is computed (a mask
-    known in advance); the others get 0 and cost nothing, though they stay negatives.
+    known in advance); the others get 0 and cost nothing, though they stay negatives. Selecting
+    them reads their count back from the device (one synchronisation per call).
     """
     batch, n_intents, hidden = earlier.shape
     candidate = valid.repeat_interleave(n_intents)  # [BK]
+    flat_earlier, flat_future = earlier.reshape(-1, hidden), future.reshape(-1, hidden)  # [BK, H]
     if anchors is None:
-        rows = torch.arange(batch * n_intents, device=earlier.device)  # [A = BK]
+        logits = (flat_earlier @ flat_future.t()) / temperature  # [BK, BK]
+        logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
+        losses = torch.logsumexp(logits.float(), dim=-1) - logits.diagonal().float()  # [BK]
     else:
         rows = (anchors.flatten() & candidate).nonzero().squeeze(1)  # [A]
-    logits = (earlier.reshape(-1, hidden)[rows] @ future.reshape(-1, hidden).t()) / temperature  # [A, BK]
-    logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
-    positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)  # [A]
-    per_row = torch.logsumexp(logits.float(), dim=-1) - positive.float()  # [A]
-    losses = per_row.new_zeros(batch * n_intents).index_copy(0, rows, per_row)
+        logits = (flat_earlier[rows] @ flat_future.t()) / temperature  # [A, BK]
+        logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
+        positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)  # [A]
+        per_row = torch.logsumexp(logits.float(), dim=-1) - positive.float()  # [A]
+        losses = per_row.new_zeros(batch * n_intents).index_copy(0, rows, per_row)  # [BK]
     return torch.where(candidate, losses, 0.0).view(batch, n_intents)
 
 

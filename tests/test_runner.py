@@ -69,6 +69,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--intent_temperature=-0.1", "'intent_temperature' must be a number > 0"),
     ("--aggregation=mean", "'aggregation' must be 'max' or 'logsumexp'"),
     ("--s2s_mask=random", "'s2s_mask' must be 'loss' or 'mass'"),
+    ("--s2s_mask=mass --n_intents=1", "s2s_mask 'mass' needs n_intents >= 2"),
     ("--epochs=ten", "setting 'epochs' must be of type int"),
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
@@ -76,7 +77,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("stray", "unrecognised argument 'stray'"),
 ])
 def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, capsys):
-    code = cli.main(["--dataset=tiny", *args(tiny_settings), word])
+    code = cli.main(["--dataset=tiny", *args(tiny_settings), *word.split()])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
