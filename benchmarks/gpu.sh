@@ -35,10 +35,10 @@ timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=a
   --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=2,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
   > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"; echo "step_profile exit $?" >> "$OUT/step_profile.log"
 
-timeout "${BENCH_TIMEOUT:-440}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
+timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
   --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@mass,SASRec,BERT4Rec \
   "${common[@]}" "${variants[@]}" > "$OUT/bench-beauty-toys.log" 2>&1 &
-timeout "${BENCH_TIMEOUT:-440}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
+timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
   --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &
 
 # Mixed precision and distributed training, on LastFM, beside the benchmark.
