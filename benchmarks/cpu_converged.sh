@@ -8,9 +8,10 @@
 #   DATA=../shared/data OUT=cpu_converged bash benchmarks/cpu_converged.sh
 BUDGET=${BUDGET:-1800}
 source "$(dirname "$0")/cpu_common.sh"
+mapfile -t pinned < <(pin4 DisenSeqRec DisenSeqRec@nos2s DisenSeqRec@mass)  # @k2 is what ships now
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" \
   --models DisenSeqRec,DisenSeqRec@nos2s,DisenSeqRec@mass,DisenSeqRec@k2,SASRec --seeds 2020,2021 \
   --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" \
-  --set DisenSeqRec@nos2s:s2s_weight=0.0 --set DisenSeqRec@mass:s2s_mask=mass --set DisenSeqRec@k2:n_intents=2
+  --set DisenSeqRec@nos2s:s2s_weight=0.0 --set DisenSeqRec@mass:s2s_mask=mass --set DisenSeqRec@k2:n_intents=2 "${pinned[@]}"
 python3 -m recbole_disen.bench --report-only --out "$OUT"
 rm -rf "$OUT/checkpoints"

@@ -22,9 +22,9 @@ read -r -a extra_settings <<< "${EXTRA_SETTINGS:-}"  # --key=value settings for 
 common=(--seeds "$SEEDS" --budget "$BUDGET" --out "$OUT" --no-progress --set BERT4Rec:eval_step=3 "${extra[@]}")
 variants=(
   --set DisenSeqRec@faithful:s2s_weight=1.0 --set DisenSeqRec@faithful:score_last=False
-  --set DisenSeqRec@faithful:future_max_len=None
+  --set DisenSeqRec@faithful:future_max_len=None --set DisenSeqRec@faithful:n_intents=4
   --set DisenSeqRec@nos2s:s2s_weight=0.0
-  --set DisenSeqRec@nolast:score_last=False
+  --set DisenSeqRec@k4:n_intents=4
   --set DisenSeqRec@mass:s2s_mask=mass
 )
 # First, alone on the GPU: one training step per variant on one Beauty batch (where the epoch time goes).
@@ -32,11 +32,11 @@ variants=(
 python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$OUT/data')"
 timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/data" \
   --state=ERROR --steps=20 --warmup=3 "${extra_settings[@]}" \
-  --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=2,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
+  --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=4,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
   > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"; echo "step_profile exit $?" >> "$OUT/step_profile.log"
 
 timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
-  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@mass,SASRec,BERT4Rec \
+  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@k4,DisenSeqRec@mass,SASRec,BERT4Rec \
   "${common[@]}" "${variants[@]}" > "$OUT/bench-beauty-toys.log" 2>&1 &
 timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
   --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &

@@ -382,7 +382,7 @@ def _comparison_cells(comparison: Comparison) -> list:
         _join(comparison.seeds),
         f"{comparison.proposed_mean:.4f}",
         f"{comparison.baseline_mean:.4f}",
-        f"{comparison.relative_change:+.2f}%",
+        "n/a (baseline 0)" if math.isnan(comparison.relative_change) else f"{comparison.relative_change:+.2f}%",
         str(test["n"]),
         f"{test['mean_diff']:+.4f}",
         f"{test['wilcoxon_stat']:.1f}",

@@ -69,6 +69,13 @@ def train(argv):
     from recbole_disen.runner import build_config
 
     build_config(args["model"], args["dataset"], args["config_files"], cmd_config=settings)  # fail here, not in a worker
+    import torch
+
+    if not (torch.cuda.is_available() and torch.distributed.is_nccl_available()):
+        raise UserError(
+            "--nproc/--world_size start RecBole's distributed training, which uses NCCL and so needs GPUs and a "
+            "CUDA build of torch; none here: run without --nproc and --world_size"
+        )
     if args["world_size"] == -1:
         args["world_size"] = args["nproc"]
     mp.spawn(_distributed_worker, args=(args, settings), nprocs=args["nproc"], join=True)

@@ -175,6 +175,13 @@ def test_single_seed_shows_no_std():
     assert f"{(0.30 - 0.25) / 0.25 * 100:+.2f}%" in text
 
 
+def test_zero_baseline_shows_no_relative_change():
+    baseline = fake_result("SASRec", "toy", 2020)
+    baseline["test_result"]["ndcg@10"] = 0.0
+    text = bench.render_markdown(bench.summarise([fake_result("DisenSeqRec", "toy", 2020), baseline], command="cmd"))
+    assert "| 0.3000 | 0.0000 | n/a (baseline 0) |" in text and "nan" not in text
+
+
 def test_resume_skips_finished_runs_and_reruns_changed_spec(tmp_path):
     runner = FakeRunner()
     out = tmp_path / "res"

@@ -82,6 +82,13 @@ def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, 
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_distributed_without_gpus_is_one_line(tiny_settings, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    code = cli.main(["--dataset=tiny", *args(tiny_settings), "--nproc=2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs GPUs" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_run_arguments_in_both_forms():
     args, settings = cli.parse_run_args(["--model", "SASRec", "--config_files=a.yaml b.yaml", "--epochs=3"])
     assert args["model"] == "SASRec" and args["config_files"] == ["a.yaml", "b.yaml"]
