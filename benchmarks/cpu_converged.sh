@@ -14,8 +14,11 @@ python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" \
   --models DisenSeqRec,DisenSeqRec@nos2s,DisenSeqRec@mass,DisenSeqRec@k2,SASRec --seeds 2020,2021 \
   --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" \
   --set DisenSeqRec@nos2s:s2s_weight=0.0 --set DisenSeqRec@mass:s2s_mask=mass --set DisenSeqRec@k2:n_intents=2 "${pinned[@]}"
-# A third seed for what ships and for SASRec.
+# A third seed for what ships and for SASRec, then for K 4 with and without the seq2seq term.
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" --models DisenSeqRec@k2,SASRec --seeds 2022 \
   --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" --set DisenSeqRec@k2:n_intents=2
+mapfile -t pinned < <(pin4 DisenSeqRec DisenSeqRec@nos2s)
+python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" --models DisenSeqRec,DisenSeqRec@nos2s --seeds 2022 \
+  --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" --set DisenSeqRec@nos2s:s2s_weight=0.0 "${pinned[@]}"
 python3 -m recbole_disen.bench --report-only --out "$OUT"
 rm -rf "$OUT/checkpoints"
