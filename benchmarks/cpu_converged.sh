@@ -3,8 +3,8 @@
 # size 32, max length 20, batch 512), but each run goes on until RecBole's early stopping (patience
 # 10 on valid NDCG@10), with BUDGET only as a safety cap (default 1800 s). DisenSeqRec with 4 intentions
 # (the default when these runs were made), without seq2seq, with the assignment-mass mask, with 2
-# intentions (@k2, what ships now), and SASRec, on two seeds (a third for
-# the two intentions and SASRec), two runs at a time with one thread each.
+# intentions (@k2, what ships now), and SASRec, on two seeds (a third for all but the mass mask), two
+# runs at a time with one thread each.
 #
 #   DATA=../shared/data OUT=cpu_converged bash benchmarks/cpu_converged.sh
 BUDGET=${BUDGET:-1800}
