@@ -32,17 +32,21 @@ def seq2seq_infonce(earlier, future, valid, temperature, anchors=None):
     candidate = valid.repeat_interleave(n_intents)  # [BK]
     flat_earlier, flat_future = earlier.reshape(-1, hidden), future.reshape(-1, hidden)  # [BK, H]
     if anchors is None:
-        logits = (flat_earlier @ flat_future.t()) / temperature  # [BK, BK]
-        logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
-        losses = torch.logsumexp(logits.float(), dim=-1) - logits.diagonal().float()  # [BK]
+        rows = torch.arange(batch * n_intents, device=earlier.device)
+        losses = _anchor_losses(flat_earlier, flat_future, rows, candidate, temperature)  # [BK]
     else:
         rows = (anchors.flatten() & candidate).nonzero().squeeze(1)  # [A]
-        logits = (flat_earlier[rows] @ flat_future.t()) / temperature  # [A, BK]
-        logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
-        positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)  # [A]
-        per_row = torch.logsumexp(logits.float(), dim=-1) - positive.float()  # [A]
+        per_row = _anchor_losses(flat_earlier[rows], flat_future, rows, candidate, temperature)  # [A]
         losses = per_row.new_zeros(batch * n_intents).index_copy(0, rows, per_row)  # [BK]
     return torch.where(candidate, losses, 0.0).view(batch, n_intents)
+
+
+def _anchor_losses(anchor, flat_future, positive, candidate, temperature):
+    """InfoNCE of each anchor [A, H] against every candidate future [BK, H]; ``positive`` [A] is the
+    column of each anchor's own future. Log-sum-exp in float32, so fp16 logits cannot overflow."""
+    logits = (anchor @ flat_future.t()) / temperature  # [A, BK]
+    logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
+    return torch.logsumexp(logits.float(), dim=-1) - logits.gather(1, positive.unsqueeze(1)).squeeze(1).float()
 
 
 def confidence_mask(losses, valid, keep_ratio):
