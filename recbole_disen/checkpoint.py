@@ -7,10 +7,14 @@ default. Here the settings are stored as plain data (enums and devices as string
 
 import enum
 import os
+import pickle
 import tempfile
+import warnings
 
 import numpy as np
 import torch
+
+from recbole_disen.errors import UserError, one_line
 
 FORMAT = "recbole_disen.checkpoint/1"
 
@@ -49,9 +53,31 @@ def save_atomic(state, path):
         raise
 
 
+def read(path):
+    """``load`` on the CPU, with every way a file can be wrong as one UserError line."""
+    try:
+        return load(path, "cpu")
+    except OSError as error:
+        reason = error.strerror or one_line(error)
+    except pickle.UnpicklingError:
+        reason = "it holds something other than tensors and plain data; it was refused unread and none of it ran"
+    except EOFError:
+        reason = "the file is empty or cut short"
+    except (ValueError, LookupError, TypeError, AttributeError):  # LookupError: corrupt pickles (Index, Key)
+        reason = "it is not a recbole_disen checkpoint"
+    except RuntimeError as error:
+        reason = one_line(error)
+    raise UserError(f"cannot load checkpoint {path}: {reason}")
+
+
 def load(path, device="cpu"):
-    """A checkpoint written by this package; raises ValueError for anything else."""
-    state = torch.load(path, map_location=device, weights_only=True)
+    """A checkpoint written by this package; raises ValueError for anything else.
+
+    torch's warning about files it refuses to unpickle is silenced: the caller reports them in one line.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = torch.load(path, map_location=device, weights_only=True)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a recbole_disen checkpoint")
     return state

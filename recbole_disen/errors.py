@@ -6,3 +6,8 @@ class UserError(Exception):
 
     The message must fit on one line and say what to do about it.
     """
+
+
+def one_line(error):
+    """An exception's message on one line, for a UserError that reports it."""
+    return " ".join(str(error).split()) or type(error).__name__

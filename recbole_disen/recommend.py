@@ -10,17 +10,15 @@ scored it highest.
 
 import argparse
 import os
-import pickle
 import sys
 import tempfile
-import warnings
 
 import torch
 from recbole.data.interaction import Interaction
 from recbole.model.abstract_recommender import SequentialRecommender
 
 from recbole_disen import checkpoint, config as disen_config, runner
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, one_line
 
 # Stored settings that RecBole's Config refuses to take back as input: with ``local_rank`` present it
 # starts distributed training (and fails on the missing ``nproc``). MODEL_TYPE, MODEL_INPUT_TYPE and
@@ -32,30 +30,6 @@ REFUSED_KEYS = {"local_rank"}
 # elsewhere must not point RecBole at a pickle it would load (and so run code from).
 NO_PICKLES = {"save_dataset": False, "save_dataloaders": False, "dataset_save_path": None,
               "dataloaders_save_path": None}
-
-
-def _one_line(error):
-    """An exception's message on one line."""
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def read_checkpoint(path):
-    """checkpoint.load on the CPU, with every way a file can be wrong as one UserError line."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch warns about the pickle protocol of files it refuses
-            return checkpoint.load(path, "cpu")
-    except OSError as error:
-        reason = error.strerror or _one_line(error)
-    except pickle.UnpicklingError:
-        reason = "it holds something other than tensors and plain data; it was refused unread and none of it ran"
-    except EOFError:
-        reason = "the file is empty or cut short"
-    except (ValueError, KeyError, TypeError, AttributeError):
-        reason = "it is not a recbole_disen checkpoint"
-    except RuntimeError as error:
-        reason = _one_line(error)
-    raise UserError(f"cannot load checkpoint {path}: {reason}")
 
 
 def _train_neg_sample_args(stored):
@@ -86,7 +60,7 @@ def _load_weights(model, state_dict, path):
     except RuntimeError as error:
         raise UserError(
             f"cannot load checkpoint {path}: its weights do not fit the model rebuilt from its settings and data "
-            f"(is --data_path the data it was trained on?): {_one_line(error)}"
+            f"(is --data_path the data it was trained on?): {one_line(error)}"
         ) from None
 
 
@@ -96,7 +70,7 @@ def load_model(checkpoint_path, data_path=None, device="cpu"):
     ``data_path`` is the folder that holds the dataset's folder (as in training); by default the one
     stored in the checkpoint. ``device`` is "cpu" or "cuda[:N]" (RecBole's gpu_id is set from it).
     """
-    state = read_checkpoint(checkpoint_path)
+    state = checkpoint.read(checkpoint_path)
     stored = state["config"]
     settings = restore_settings(stored, data_path, device)
     # An empty checkpoint_dir: RecBole loads any saved dataloaders it finds there with pickle.

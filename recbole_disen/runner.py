@@ -6,7 +6,6 @@ compatibility fixes, safe checkpoints, a time budget, and a result dict that the
 
 import logging
 import os
-import pickle
 import platform
 import resource
 import sys
@@ -111,7 +110,9 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
             raise UserError(f"--resume: no checkpoint at {resume}")
         try:
             trainer.resume_checkpoint(resume)
-        except (pickle.UnpicklingError, EOFError, ValueError, KeyError, RuntimeError, OSError) as error:
+        except UserError as error:  # not a readable checkpoint
+            raise UserError(f"--resume: {error}") from None
+        except (LookupError, TypeError, ValueError, RuntimeError) as error:  # a checkpoint of another model
             message = " ".join(str(error).split())[:200]
             raise UserError(f"--resume: cannot continue from {resume}: {type(error).__name__}: {message}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)

@@ -87,7 +87,7 @@ class DisenTrainer(Trainer):
     def resume_checkpoint(self, resume_file):
         """Continue from a '-last.pth' checkpoint: weights, optimiser, early stopping, the torch random
         state and the order of the training data. A run that had already stopped is not trained again."""
-        state = checkpoint.load(resume_file, "cpu")  # RNG states must stay CPU tensors
+        state = checkpoint.read(resume_file)  # on the CPU: RNG states must stay CPU tensors
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch = state["epoch"] + 1
