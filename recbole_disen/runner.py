@@ -20,7 +20,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck
+from recbole_disen import checkpoint, compat, datacheck, padding
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError
 from recbole_disen.trainer import DisenTrainer
@@ -67,6 +67,8 @@ def build(config, logger=None):
         raise
     except CONFIG_ERRORS as error:
         raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
+    if config["padding_free"] and padding.supports(config["model"]):
+        padding.enable(model)
     compat.disable_anomaly_detection()
     return dataset, train_data, valid_data, test_data, model
 
