@@ -53,6 +53,20 @@ def build_dataset(config):
     return dataset
 
 
+def build_model(config, train_dataset):
+    """The configured model on its device, padding-free where that is exact and switched on."""
+    try:
+        model = get_model(config["model"])(config, train_dataset).to(config["device"])
+    except UserError:
+        raise
+    except CONFIG_ERRORS as error:
+        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
+    if config["padding_free"] and padding.supports(config["model"]):
+        padding.enable(model)
+    compat.disable_anomaly_detection()
+    return model
+
+
 def build(config, logger=None):
     """(dataset, train, valid, test, model) ready to train, seeded as RecBole seeds them."""
     init_seed(config["seed"], config["reproducibility"])
@@ -61,15 +75,7 @@ def build(config, logger=None):
         logger.info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    try:
-        model = get_model(config["model"])(config, train_data.dataset).to(config["device"])
-    except UserError:
-        raise
-    except CONFIG_ERRORS as error:
-        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
-    if config["padding_free"] and padding.supports(config["model"]):
-        padding.enable(model)
-    compat.disable_anomaly_detection()
+    model = build_model(config, train_data.dataset)
     return dataset, train_data, valid_data, test_data, model
 
 
@@ -90,6 +96,7 @@ def _peak_memory(device):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, "cpu"
 
 
+@compat.quiet_recbole_warnings()
 def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=None, *, cmd_config=None,
         time_budget=None, show_progress=None, saved=True, resume=None):
     """Train with early stopping, test the best checkpoint, and return the results as plain data."""
@@ -124,8 +131,10 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     test_result = trainer.evaluate(test_data, load_best_model=tested_best, show_progress=progress)
     test_seconds = time.time() - start
     users, user_ndcg = trainer.user_ndcg()
-    logger.info(set_color("best valid ", "yellow") + f": {dict(best_valid_result or {})}")
-    logger.info(set_color("test result", "yellow") + f": {dict(test_result)}")
+    best_valid_result = {k: float(v) for k, v in (best_valid_result or {}).items()}
+    test_result = {k: float(v) for k, v in test_result.items()}
+    logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
+    logger.info(set_color("test result", "yellow") + f": {test_result}")
     peak, memory_kind = _peak_memory(config["device"])
     versions, machine = environment()
     return {
@@ -134,8 +143,8 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "seed": config["seed"],
         "valid_metric": config["valid_metric"].lower(),
         "best_valid_score": float(best_valid_score),
-        "best_valid_result": {k: float(v) for k, v in (best_valid_result or {}).items()},
-        "test_result": {k: float(v) for k, v in test_result.items()},
+        "best_valid_result": best_valid_result,
+        "test_result": test_result,
         "test_user_ids": users.tolist(),
         "test_user_ndcg@10": [float(x) for x in user_ndcg] if user_ndcg is not None else [],
         "history": trainer.history,
