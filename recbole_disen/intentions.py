@@ -65,8 +65,8 @@ def explain_sequence(model, item_seq, item_seq_len, top_n):
 
 
 def raw_items(dataset, ids):
-    """Raw item ids (str) of internal ids [N]."""
-    return dataset.id2token(dataset.iid_field, ids.cpu()).tolist()
+    """Raw item ids (str) of internal ids [N] (as numpy: RecBole's id2token turns a 1-element tensor into one str)."""
+    return dataset.id2token(dataset.iid_field, ids.cpu().numpy()).tolist()
 
 
 def user_intentions(model, dataset, test_data, raw_user, top_n=5):
