@@ -60,7 +60,8 @@ def _draw_user(panel, user, names):
     heat.set_xticks(range(n_intents), [f"k={k}\nm={m:.2f}" for k, m in enumerate(user.mass)], fontsize=8)
     heat.xaxis.tick_top()
     heat.set_title("p(k|i): intention of each item\n(m = assignment mass)", fontsize=9)
-    panel.colorbar(image, ax=heat, location="bottom", shrink=0.8, label="p(k|i)")
+    heat.set_ylabel("history: oldest at top, most recent at bottom", fontsize=9)
+    panel.colorbar(image, ax=heat, location="bottom", shrink=0.8, fraction=0.03, label="p(k|i)")
 
     bars.barh(range(n_items), user.importance, color="tab:orange")
     bars.set_ylim(n_items - 0.5, -0.5)
@@ -71,8 +72,8 @@ def _draw_user(panel, user, names):
     bars.grid(axis="x", alpha=0.3)
 
     text.axis("off")
-    text.set_title("top items of each intention, by <phi_k, e_j>", fontsize=9)
-    text.text(0.0, 1.0, _top_items_text(user, names), va="top", ha="left", family="monospace", fontsize=8,
+    text.set_title("top items of each intention, by <phi_k, e_j>", fontsize=9, loc="left")
+    text.text(0.0, 1.0, _top_items_text(user, names), va="top", ha="left", family="monospace", fontsize=9.5,
               transform=text.transAxes)
 
 
@@ -97,7 +98,7 @@ def _draw_summary(panel, summary, dataset_name):
         (mass_ax, summary.mass, "mean assignment mass m_k", "tab:blue"),
         (wins_ax, summary.wins, f"share of top-{summary.k} items whose best intention is k", "tab:green"),
     ):
-        ax.bar(range(n_intents), values, color=colour)
+        ax.bar(range(n_intents), values, color=colour, width=0.5)
         for k, value in enumerate(values):
             ax.text(k, value, f"{value:.2f}", ha="center", va="bottom", fontsize=8)
         ax.set_xticks(range(n_intents), [f"k={k}" for k in range(n_intents)])

@@ -1,6 +1,6 @@
 """``recbole-disen intentions``: a DisenSeqRec checkpoint's intentions as text and as a picture.
 
-    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png] [--top 5] [--k 10]
+    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png] [--top 5] [--k 10] [--dpi 100]
 
 ``--user`` shows one user's history with p(k|i), p_i, the mass m_k and the top items of each
 intention; ``--summary`` shows every test row's mean mass and top-k wins per intention. The text is
@@ -56,6 +56,7 @@ def parse_args(argv):
     parser.add_argument("--out", default=None, help="also write the picture to this .png file")
     parser.add_argument("--top", type=int, default=5, help="top items shown per intention (default 5)")
     parser.add_argument("--k", type=int, default=10, help="length of each test row's top list for --summary (default 10)")
+    parser.add_argument("--dpi", type=int, default=100, help="picture resolution, dots per inch (default 100)")
     parser.add_argument("--data_path", default=None,
                         help="folder holding the dataset's folder (default: the one stored in the checkpoint)")
     args = parser.parse_args(argv)
@@ -63,6 +64,8 @@ def parse_args(argv):
         raise UserError("say what to show: --user U, --summary, or both")
     if args.out is not None:
         check_out(Path(args.out))
+    if not 20 <= args.dpi <= 600:
+        raise UserError(f"--dpi must be between 20 and 600, got {args.dpi}")
     return args
 
 
@@ -89,7 +92,8 @@ def run(argv):
     names = item_names.read(config, wanted=shown)
     text = (format_user(user, names) if user else "") + (format_summary(summary, config["dataset"]) if summary else "")
     if args.out is not None:
-        picture = intention_plot.render(user=user, summary=summary, names=names, dataset_name=config["dataset"])
+        picture = intention_plot.render(user=user, summary=summary, names=names, dataset_name=config["dataset"],
+                                         dpi=args.dpi)
         atomic_write(Path(args.out), picture)
         text += f"picture: {args.out}\n"
     return text

@@ -109,6 +109,7 @@ def test_recommend_names_items_beside_ids(disen, capsys):
     ([], "say what to show: --user U, --summary, or both"),
     (["--summary", "--out", "picture.jpg"], "--out must end in .png"),
     (["--user", "u1", "--top", "0"], "--top must be at least 1"),
+    (["--summary", "--dpi", "5"], "--dpi must be between 20 and 600"),
 ])
 def test_bad_input_is_one_error_line(disen, capsys, args, message):
     assert cli.main(["intentions", disen] + args) == 2
@@ -124,9 +125,9 @@ def test_an_existing_file_that_is_not_a_png_is_left_alone(disen, tmp_path, capsy
     assert "exists and is not a PNG picture" in capsys.readouterr().err and notes.read_text() == "my notes"
     old = tmp_path / "old.png"
     old.write_bytes(intention_report.PNG_SIGNATURE + b"old picture")
-    assert cli.main(["intentions", disen, "--summary", "--out", str(old)]) == 0
+    assert cli.main(["intentions", disen, "--summary", "--out", str(old), "--dpi", "50"]) == 0
     with Image.open(old) as image:
-        assert image.size == (1500, 320)
+        assert image.size == (750, 160)  # 15 in x 3.2 in at 50 dpi
 
 
 def test_a_sasrec_checkpoint_has_no_intentions(tmp_path, capsys):
