@@ -80,13 +80,14 @@ def user_intentions(model, dataset, test_data, raw_user, top_n=5):
     item_seq, item_seq_len = interaction[model.ITEM_SEQ], interaction[model.ITEM_SEQ_LEN]  # [1, L], [1]
     assignment, importance, mass, top, top_scores = explain_sequence(model, item_seq, item_seq_len, top_n)
     length = int(item_seq_len[0])
+    top_items = [list(zip(raw_items(dataset, items), scores.tolist())) for items, scores in zip(top[0], top_scores[0])]
     return UserIntentions(
         user=raw_user,
         items=raw_items(dataset, item_seq[0, :length]),
         assignment=assignment[0, :length].cpu().numpy(),
         importance=importance[0, :length].cpu().numpy(),
         mass=mass[0].cpu().numpy(),
-        top_items=[list(zip(raw_items(dataset, top[0, k]), top_scores[0, k].tolist())) for k in range(top.size(1))],
+        top_items=top_items,
     )
 
 
