@@ -151,7 +151,7 @@ def recommend(model, dataset, test_data, raw_user_ids, k=10):
     device = next(model.parameters()).device
     interaction = history_batch(model, test_data, user_ids, raw_user_ids).to(device)
     scores, items, intentions = top_items(model, interaction, min(k, dataset.item_num - 1))
-    raw_items = dataset.id2token(dataset.iid_field, items.cpu())  # [B, k] of str
+    raw_items = dataset.id2token(dataset.iid_field, items.cpu().numpy())  # [B, k] of str (a tensor of one item would give one str)
     scores = scores.cpu().tolist()
     intentions = intentions.cpu().tolist() if intentions is not None else [[None] * len(row) for row in scores]
     return [
