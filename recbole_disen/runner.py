@@ -20,7 +20,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, padding
+from recbole_disen import checkpoint, compat, datacheck, horizon, padding
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError
 from recbole_disen.trainer import DisenTrainer
@@ -43,6 +43,8 @@ def build_dataset(config):
     """RecBole's dataset for the model; sequential models get the pandas-3-safe SequentialDataset."""
     with datacheck.readable_errors(config):
         datacheck.ensure_inter_file(config)
+        if config["horizon"]:
+            return horizon.HorizonDataset(config)  # its own split; drops the users too short for it
         if config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
             recbole.data.dataset, config["model"] + "Dataset"
         ):
