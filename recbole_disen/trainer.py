@@ -14,6 +14,7 @@ from recbole.evaluator.metrics import NDCG
 from recbole.trainer import Trainer
 
 from recbole_disen import checkpoint
+from recbole_disen.horizon_metrics import HorizonRecorder
 
 
 class BudgetSpent(Exception):
@@ -42,6 +43,7 @@ class DisenTrainer(Trainer):
     def __init__(self, config, model, time_budget=None):
         super().__init__(config, model)
         self.evaluator = RecordingEvaluator(config)
+        self.horizon = HorizonRecorder(config) if config["horizon"] else None
         self.time_budget = time_budget
         stem, extension = os.path.splitext(os.path.abspath(self.saved_model_file))
         self.saved_model_file = stem + extension
@@ -160,7 +162,10 @@ class DisenTrainer(Trainer):
 
     def _full_sort_batch_eval(self, batched_data):
         self.eval_users.append(batched_data[0][self.config["USER_ID_FIELD"]].cpu())
-        return super()._full_sort_batch_eval(batched_data)
+        interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
+        if self.horizon:
+            self.horizon.collect(interaction, scores)
+        return interaction, scores, positive_u, positive_i
 
     def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False):
         """RecBole's evaluation; the best checkpoint is loaded with weights_only=True."""
@@ -169,7 +174,12 @@ class DisenTrainer(Trainer):
                 torch.distributed.barrier()  # rank 0 may still be writing the best checkpoint
             self.load_best(model_file)
         self.eval_users = []
-        return super().evaluate(eval_data, False, None, show_progress)
+        if self.horizon:
+            self.horizon.reset()
+        result = super().evaluate(eval_data, False, None, show_progress)
+        if self.horizon and result is not None:
+            result.update(self.horizon.result())
+        return result
 
     def user_ndcg(self):
         """(user ids, NDCG@10) of the last evaluation, aligned."""
