@@ -16,7 +16,7 @@ from recbole.config import Config
 from recbole.utils import get_model as recbole_get_model
 
 from recbole_disen import compat
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, one_line
 
 # Settings that RecBole 1.2.1 reads in its code but declares in none of its yaml files.
 RECBOLE_CODE_KEYS = {
@@ -129,7 +129,7 @@ class DisenConfig(Config):
         try:
             return super()._load_config_files(file_list)
         except yaml.YAMLError as error:
-            raise UserError(f"a config file is not valid YAML: {' '.join(str(error).split())}") from None
+            raise UserError(f"a config file is not valid YAML: {one_line(error)}") from None
 
     def _load_cmd_line(self):
         return self._convert_config_dict(self._cmd_args)

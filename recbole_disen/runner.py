@@ -22,7 +22,7 @@ from recbole.utils import ModelType, init_logger, init_seed, set_color
 import recbole_disen
 from recbole_disen import checkpoint, compat, datacheck
 from recbole_disen.config import DisenConfig, get_model
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, one_line
 from recbole_disen.trainer import DisenTrainer
 
 # RecBole raises these for settings it cannot use; they reach the user as one line.
@@ -36,7 +36,7 @@ def build_config(model, dataset, config_files=None, config_dict=None, cmd_config
     except UserError:
         raise
     except CONFIG_ERRORS as error:
-        raise UserError(f"invalid settings: {error}") from None
+        raise UserError(f"invalid settings: {one_line(error)}") from None
 
 
 def build_dataset(config):
@@ -66,7 +66,7 @@ def build(config, logger=None):
     except UserError:
         raise
     except CONFIG_ERRORS as error:
-        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
+        raise UserError(f"cannot build model {config['model']} with these settings: {one_line(error)}") from None
     compat.disable_anomaly_detection()
     return dataset, train_data, valid_data, test_data, model
 
@@ -113,8 +113,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         except UserError as error:  # not a readable checkpoint
             raise UserError(f"--resume: {error}") from None
         except (LookupError, TypeError, ValueError, RuntimeError) as error:  # a checkpoint of another model
-            message = " ".join(str(error).split())[:200]
-            raise UserError(f"--resume: cannot continue from {resume}: {type(error).__name__}: {message}") from None
+            raise UserError(f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
     start = time.time()
     # With no validation yet (a budget spent before the first one), the current weights are tested.
