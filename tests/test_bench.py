@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -273,6 +274,36 @@ def test_failing_run_is_reported_and_others_still_stored(tmp_path):
     report = (tmp_path / "BENCH.md").read_text()
     assert "`toy__SASRec__seed2021`: RuntimeError: boom" in report
     assert "second line" not in report
+
+
+def test_a_failing_rerun_keeps_the_finished_result(tmp_path):
+    out = tmp_path / "res"
+    assert command.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=FakeRunner()) == 0
+    before = {path.name: path.read_bytes() for path in (out / "runs").iterdir()}
+    failing = FakeRunner(fail={("SASRec", 2021)})
+    assert command.cli(bench_args(out, "--set", "hidden_size=32"), run_fn=failing) == 1
+    after = {path.name: path.read_bytes() for path in (out / "runs").iterdir()}
+    assert after.keys() == before.keys()
+    assert after["toy__SASRec__seed2021.json"] == before["toy__SASRec__seed2021.json"]  # kept as it was
+    assert all(after[name] != before[name] for name in after if name != "toy__SASRec__seed2021.json")
+    report_text = (out / "BENCH.md").read_text()
+    assert "4 finished runs read" in report_text
+    assert "`toy__SASRec__seed2021`: RuntimeError: boom" in report_text
+
+
+def test_a_worker_error_reaches_the_user_as_one_line(tmp_path):
+    # A real worker process with the real runner; the settings fail in the worker, before any data is read.
+    completed = subprocess.run(
+        [sys.executable, "-m", "recbole_disen.bench", "--datasets", "toy", "--models", "DisenSeqRec",
+         "--seeds", "1", "--out", str(tmp_path), "--no-progress", "--set", "n_intents=0"],
+        capture_output=True, text=True, cwd=tmp_path, check=False)
+    message = "UserError: setting 'n_intents' must be an integer >= 1, got 0"
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr + completed.stdout
+    errors = [line for line in completed.stderr.splitlines() if "ERROR" in line or "Error" in line]
+    assert len(errors) == 1
+    assert re.fullmatch(r"\S+ ERROR run toy__DisenSeqRec__seed1 failed after \d+ s: " + re.escape(message), errors[0])
+    assert f"`toy__DisenSeqRec__seed1`: {message}" in (tmp_path / "BENCH.md").read_text()
 
 
 def test_failure_line_drops_colours_and_later_lines():
