@@ -75,6 +75,8 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
+    ("--model=SASRek", "unknown model 'SASRek' (did you mean a model file 'sasrec'?)"),
+    ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean a model file 'disenseqrec'?)"),
     ("stray", "unrecognised argument 'stray'"),
 ])
 def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, capsys):
