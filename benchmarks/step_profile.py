@@ -24,6 +24,7 @@ from recbole.utils import init_seed
 
 from recbole_disen.cli import parse_run_args
 from recbole_disen.config import get_model
+from recbole_disen.future import tag_training_rows
 from recbole_disen.runner import build, build_config, environment
 
 
@@ -70,9 +71,10 @@ def main(argv):
     configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
                for name, overrides in variants]
     _, train, _, _, _ = build(configs[0])
+    tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
     for (model_name, overrides), config in zip(variants, configs):
         init_seed(config["seed"], config["reproducibility"])
-        model = get_model(model_name)(config, train.dataset).to(config["device"])  # may tag train rows
+        model = get_model(model_name)(config, train.dataset).to(config["device"])
         train.generator.manual_seed(config["seed"])  # the loader shuffles with its own generator
         batch = next(iter(train)).to(config["device"])
         if config["device"].type == "cuda":

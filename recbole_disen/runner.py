@@ -20,9 +20,10 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck
+from recbole_disen import checkpoint, compat, datacheck, future
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError, one_line
+from recbole_disen.model import DisenSeqRec
 from recbole_disen.trainer import DisenTrainer
 
 # RecBole raises these for settings it cannot use; they reach the user as one line.
@@ -60,9 +61,12 @@ def build(config, logger=None):
     if logger:
         logger.info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
+    model_class = get_model(config["model"])
+    if issubclass(model_class, DisenSeqRec):  # its seq2seq loss finds each training row's future by a tag
+        future.tag_training_rows(train_data.dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     try:
-        model = get_model(config["model"])(config, train_data.dataset).to(config["device"])
+        model = model_class(config, train_data.dataset).to(config["device"])
     except UserError:
         raise
     except CONFIG_ERRORS as error:
