@@ -67,7 +67,7 @@ def get_model(name):
     try:
         model_class = recbole_get_model(name)
     except (ValueError, ModuleNotFoundError) as error:
-        raise UserError(f"cannot load model '{name}': {error} (install what it needs, or check the name's spelling)") from None
+        raise UserError(f"cannot load model '{name}': {one_line(error)} (install what it needs, or check the name's spelling)") from None
     compat.disable_anomaly_detection()
     return model_class
 
