@@ -12,6 +12,7 @@ import torch
 
 from conftest import TINY, tiny_sequences, write_inter
 from recbole_disen import checkpoint, cli, recommend
+from recbole_disen.config import PICKLE_SETTINGS
 from recbole_disen.errors import UserError
 from recbole_disen.runner import run
 
@@ -56,8 +57,8 @@ def test_load_model_restores_weights_settings_and_split(disen, loaded):
     assert all(torch.equal(state[name], tensor) for name, tensor in stored["state_dict"].items())
     assert not model.training
     rebuilt = checkpoint.plain(config.final_config_dict)
-    assert {k: v for k, v in rebuilt.items() if k not in recommend.NO_PICKLES} == {
-        k: v for k, v in stored["config"].items() if k not in recommend.NO_PICKLES
+    assert {k: v for k, v in rebuilt.items() if k not in PICKLE_SETTINGS} == {
+        k: v for k, v in stored["config"].items() if k not in PICKLE_SETTINGS
     }
     # Same split and same scores: the test NDCG@10 of the run comes out again.
     ndcg = []
