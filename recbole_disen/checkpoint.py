@@ -27,8 +27,8 @@ BEST, LAST = "best", "last"  # the run's best checkpoint and its last epoch (the
 
 # Settings that shape the data a run trains on: a resumed run must use the same ones.
 DATA_KEYS = [*dataset_arguments, "eval_args", "numerical_features", "discretization", "drop_duplicate_rows"]
-# The early-stopping state (best score, steps without gain) is measured in this metric.
-STOPPING_KEYS = ["valid_metric"]
+# The early-stopping state (best score, steps without gain) and the best result are measured in these.
+STOPPING_KEYS = ["metrics", "topk", "valid_metric"]
 
 
 class BadCheckpoint(ValueError):
@@ -187,8 +187,8 @@ def check_same_data(state, data, path, command, compare_path=True):
     if differ:
         what = "; ".join(f"{k} {stored[k]} there, {data[k]} here" for k in differ if k != "sha256")
         raise UserError(
-            f"{command}: {path} was trained on other data than this run's ({what or 'same sizes, other contents'}): "
-            f"use the dataset it was trained on"
+            f"{command}: {path} was trained on other data than {data['path']} ({what or 'same sizes, other contents'}): "
+            "use the data it was trained on"
         )
 
 
@@ -222,11 +222,17 @@ def read_for_resume(path, config):
             f"--resume: {path} was trained with other settings ({what}): resume with the settings it was "
             "trained with, or start a new run"
         )
-    wrong = [key for key, value in stored.items()
-             if current.get(key) is not None and value is not None and not disen_config.is_type(value, current[key])]
+    wrong = [key for key, value in stored.items() if not _same_kind(value, current.get(key))]
     if wrong:
         raise UserError(f"--resume: {path} holds settings of the wrong type ({', '.join(wrong[:3])}): it cannot be continued")
     return state
+
+
+def _same_kind(stored, current):
+    """A stored final setting has the type of this run's final setting (RecBole makes lists of metrics and topk)."""
+    if stored is None or current is None:
+        return True
+    return isinstance(stored, list) == isinstance(current, list) and disen_config.is_type(stored, current)
 
 
 def best_checkpoint_of(last_path):

@@ -183,3 +183,16 @@ def test_sasrec_checkpoint_recommends_without_intentions(tmp_path, capsys):
     assert cli.main(["recommend", result["checkpoint"], "--users", "u4", "--k", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("user u4\n  1. item ") and "intention" not in out
+
+
+def test_other_data_at_data_path_is_refused(disen, tmp_path, capsys):
+    result, _ = disen
+    sequences = tiny_sequences()
+    sequences["u1"] = list(reversed(sequences["u1"]))  # same users, items and sizes; one user's order differs
+    write_inter(tmp_path / "other", "tiny", sequences)
+    assert cli.main(["recommend", result["checkpoint"], "--users", "u1", "--data_path", str(tmp_path / "other")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: recommend: {result['checkpoint']} was trained on other data than {tmp_path / 'other' / 'tiny'} "
+        "(same sizes, other contents): use the data it was trained on"
+    ]
