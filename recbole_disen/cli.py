@@ -1,7 +1,7 @@
 """The ``recbole-disen`` command (and ``run_recbole_disen.py``).
 
     recbole-disen [--model=M] [--dataset=D] [--config_files="a.yaml b.yaml"] [--resume=PATH] [--key=value ...]
-    recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME]
+    recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME] [--overwrite]
     recbole-disen bench --datasets=... [--models=...] [--seeds=...] ...
 
 Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a setting, and
