@@ -107,8 +107,9 @@ class DisenTrainer(Trainer):
         self.finished = self.start_epoch >= self.epochs or self.cur_step > self.stopping_step
 
     def load_best(self, model_file=None):
-        """Load the best (or the given) checkpoint's weights into the model, without running code."""
-        state = checkpoint.load(model_file or self.saved_model_file, self.device)
+        """Load the best (or the given) checkpoint's weights into the model, without running code
+        (each field checked: a file that is not one of ours is one UserError line)."""
+        state = checkpoint.read(model_file or self.saved_model_file)
         self.model.load_state_dict(state["state_dict"])
 
     # -- training loop hooks -------------------------------------------------------------------
