@@ -66,9 +66,12 @@ def train(argv):
         return 0
     import torch.multiprocessing as mp
 
+    from recbole_disen import checkpoint
     from recbole_disen.runner import build_config
 
-    build_config(args["model"], args["dataset"], args["config_files"], cmd_config=settings)  # fail here, not in a worker
+    config = build_config(args["model"], args["dataset"], args["config_files"], cmd_config=settings)  # fail here, not in a worker
+    if args["resume"]:
+        checkpoint.read_for_resume(args["resume"], config)
     import torch
 
     if not (torch.cuda.is_available() and torch.distributed.is_nccl_available()):

@@ -111,3 +111,10 @@ def test_the_same_settings_resume(trained, tmp_path):
                   resume=str(last))
     assert resumed["epochs_run"] == 2 and resumed["last_checkpoint"] == str(last)
     assert resumed["checkpoint"] == str(best)  # the best checkpoint is the one next to the -last file
+
+
+def test_distributed_resume_is_checked_before_any_worker_starts(trained, tmp_path, capsys):
+    result, settings = trained
+    last, best = copy_run(result, tmp_path)
+    error = resume_refused(capsys, {**settings, "checkpoint_dir": last.parent}, best, nproc=2)
+    assert f"{best} is a run's best checkpoint" in error
