@@ -183,7 +183,7 @@ PICKLE_SETTINGS = {"save_dataset": False, "save_dataloaders": False, "dataset_sa
 
 # DisenSeqRec's settings: (check, what a valid value is).
 DISEN_RULES = {
-    "n_intents": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+    "n_intents": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "lambda": (lambda v: is_type(v, 0.0) and 0 < v <= 1, "a number in (0, 1]"),
     "s2s_weight": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
     "s2s_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),

@@ -94,6 +94,6 @@ def test_resume_runs_no_code_from_a_checkpoint(trained, tmp_path, capsys, case):
     before = files_of(saved)
     argv = ["--dataset=tiny", *[f"--{k}={v}" for k, v in {**settings, "checkpoint_dir": saved}.items()], f"--resume={path}"]
     assert cli.main(argv) == 2
-    assert one_error_line(capsys).startswith(f"error: --resume: ")
+    assert one_error_line(capsys).startswith("error: --resume: ")
     assert not marker.exists() and files_of(saved) == before
     assert not os.path.exists(tmp_path / "log")  # refused before RecBole's logger or anything else started
