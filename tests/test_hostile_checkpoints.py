@@ -97,3 +97,19 @@ def test_resume_runs_no_code_from_a_checkpoint(trained, tmp_path, capsys, case):
     assert one_error_line(capsys).startswith("error: --resume: ")
     assert not marker.exists() and files_of(saved) == before
     assert not os.path.exists(tmp_path / "log")  # refused before RecBole's logger or anything else started
+
+
+@pytest.mark.parametrize("case, refused", [("seed", False), ("weights", True)])
+def test_the_best_checkpoint_tested_after_a_resume_runs_no_code(trained, tmp_path, capsys, case, refused):
+    """The best checkpoint next to a '-last.pth' file is read for the test (its weights only), checked too."""
+    result, settings = trained
+    marker, saved = tmp_path / "ran", tmp_path / "saved"
+    saved.mkdir()
+    last = saved / "DisenSeqRec-x-last.pth"
+    last.write_bytes(open(result["last_checkpoint"], "rb").read())
+    hostile_copy(result["checkpoint"], saved / "DisenSeqRec-x.pth", case, marker)
+    argv = ["--dataset=tiny", *[f"--{k}={v}" for k, v in {**settings, "checkpoint_dir": saved}.items()], f"--resume={last}"]
+    assert cli.main(argv) == (2 if refused else 0)  # the finished run trains nothing and tests its best weights
+    if refused:
+        assert one_error_line(capsys).startswith(f"error: cannot load checkpoint {saved / 'DisenSeqRec-x.pth'}: ")
+    assert not marker.exists()
