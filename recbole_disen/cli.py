@@ -1,7 +1,7 @@
 """The ``recbole-disen`` command (and ``run_recbole_disen.py``).
 
     recbole-disen [--model=M] [--dataset=D] [--config_files="a.yaml b.yaml"] [--resume=PATH] [--key=value ...]
-    recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME]
+    recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME] [--overwrite]
     recbole-disen bench --datasets=... [--models=...] [--seeds=...] ...
     recbole-disen recommend CHECKPOINT --users u1,u2 [--k 10]
     recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png]
@@ -68,9 +68,12 @@ def train(argv):
         return 0
     import torch.multiprocessing as mp
 
+    from recbole_disen import checkpoint
     from recbole_disen.runner import build_config
 
-    build_config(args["model"], args["dataset"], args["config_files"], cmd_config=settings)  # fail here, not in a worker
+    config = build_config(args["model"], args["dataset"], args["config_files"], cmd_config=settings)  # fail here, not in a worker
+    if args["resume"]:
+        checkpoint.read_for_resume(args["resume"], config)
     import torch
 
     if not (torch.cuda.is_available() and torch.distributed.is_nccl_available()):

@@ -2,8 +2,14 @@
 
 As in RecBole-GNN: ``get_model`` knows this plugin's models and falls back to RecBole for every other model,
 so baselines run through the same runner with the same fixes.
+
+No setting is ever run as code. RecBole 1.2.1 ``eval()``s every string given on the command line or
+in a config_dict and reads yaml files with PyYAML's FullLoader (which builds Python objects from
+tags); here strings are read with ``ast.literal_eval`` and yaml with the safe loader, which give the
+same values for every plain number, list, dict, bool, None and string.
 """
 
+import ast
 import difflib
 import functools
 import glob
@@ -11,11 +17,15 @@ import importlib
 import importlib.util
 import os
 import pkgutil
+import re
+from enum import Enum
 from importlib import resources
 
 import recbole
 import yaml
 from recbole.config import Config
+from recbole.evaluator import metric_types
+from recbole.utils import EvaluatorType
 from recbole.utils import get_model as recbole_get_model
 
 from recbole_disen import compat, horizon
@@ -93,7 +103,43 @@ def known_keys():
     )
 
 
-def _is_type(value, default):
+@functools.cache
+def model_keys(model):
+    """The settings of a model's own yaml file (this package's or RecBole's): its architecture."""
+    return tuple(sorted(
+        _yaml_keys(os.path.join(properties_dir(), "model", f"{model}.yaml"))
+        | _yaml_keys(os.path.join(os.path.dirname(recbole.__file__), "properties", "model", f"{model}.yaml"))
+    ))
+
+
+@functools.cache
+def yaml_loader():
+    """PyYAML's safe loader plus RecBole's resolver that reads ``1e-3`` as a float (not a string)."""
+
+    class SafeRecBoleLoader(yaml.SafeLoader):
+        pass
+
+    float_tag = "tag:yaml.org,2002:float"
+    # RecBole's method only adds its regex to FullLoader (as each RecBole Config does); the last one added is it.
+    resolvers = Config._build_yaml_loader(None).yaml_implicit_resolvers["1"]
+    recbole_float = [regexp for tag, regexp in resolvers if tag == float_tag][-1]
+    SafeRecBoleLoader.add_implicit_resolver(float_tag, recbole_float, list("-+0123456789."))
+    return SafeRecBoleLoader
+
+
+def literal(text):
+    """A command-line or config_dict string as RecBole reads it, without running it: a Python
+    literal (number, list, dict, tuple, bool, None, quoted string), true/false in any case, or else
+    the string itself."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return {"true": True, "false": False}.get(text.lower(), text)
+    return value if value is None or isinstance(value, (str, int, float, list, tuple, dict, bool, Enum)) else text
+
+
+def is_type(value, default):
+    """Whether ``value`` has the type RecBole expects for a setting whose default is ``default``."""
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, int):
@@ -102,16 +148,63 @@ def _is_type(value, default):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, str):  # RecBole reads numbers given for strings (gpu_id=0) with str()
         return isinstance(value, (str, int)) and not isinstance(value, bool)
+    if isinstance(default, dict):
+        return isinstance(value, dict)
+    if isinstance(default, list):  # RecBole takes one value for a list (metrics: NDCG, topk: 10)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return all(
+            isinstance(item, (str, int, float)) and not isinstance(item, bool) and (not default or is_type(item, default[0]))
+            for item in items
+        )
     return True
+
+
+def _is_int(value, low):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _folder_problem(path):
+    """Why ``path`` cannot be a folder to write into (it or a parent is a file), or None."""
+    if not isinstance(path, str) or not path:
+        return "it must be a folder path"
+    current = os.path.abspath(path)
+    while not os.path.exists(current):
+        current = os.path.dirname(current)
+    if not os.path.isdir(current):
+        return f"{current} is a file, not a folder"
+    return None
+
+
+# RecBole's settings, for every model that has them: (check, what a valid value is).
+RECBOLE_RULES = {
+    "MAX_ITEM_LIST_LENGTH": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "hidden_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "inner_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "n_layers": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "train_batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "eval_batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "epochs": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "learning_rate": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
+    "weight_decay": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
+    "hidden_dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
+    "attn_dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
+    "dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
+    # KD_DAGFM eval()s its teacher's name: only RecBole's two teacher networks are accepted.
+    "teacher": (lambda v: v in ("CrossNet", "CIN"), "'CrossNet' or 'CIN'"),
+}
+
+# RecBole loads a pickled dataset or dataloaders from these paths (and so runs any code they hold).
+PICKLE_SETTINGS = {"save_dataset": False, "save_dataloaders": False, "dataset_save_path": None,
+                   "dataloaders_save_path": None}
 
 
 # DisenSeqRec's settings: (check, what a valid value is).
 DISEN_RULES = {
-    "n_intents": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
-    "lambda": (lambda v: _is_type(v, 0.0) and 0 < v <= 1, "a number in (0, 1]"),
-    "s2s_weight": (lambda v: _is_type(v, 0.0) and v >= 0, "a number >= 0"),
-    "s2s_temperature": (lambda v: _is_type(v, 0.0) and v > 0, "a number > 0"),
-    "intent_temperature": (lambda v: _is_type(v, 0.0) and v > 0, "a number > 0"),
+    "n_intents": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "lambda": (lambda v: is_type(v, 0.0) and 0 < v <= 1, "a number in (0, 1]"),
+    "s2s_weight": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
+    "s2s_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
+    "intent_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
     "aggregation": (lambda v: v in ("max", "logsumexp"), "'max' or 'logsumexp'"),
     "s2s_mask": (lambda v: v in ("loss", "mass"), "'loss' or 'mass'"),
     "score_last": (lambda v: isinstance(v, bool), "True or False"),
@@ -119,11 +212,35 @@ DISEN_RULES = {
     "s2s_symmetric": (lambda v: isinstance(v, bool), "True or False"),
     "share_bias": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_same_user_negatives": (lambda v: isinstance(v, bool), "True or False"),
-    "s2s_warmup_steps": (lambda v: _is_type(v, 0) and v >= 0, "an integer >= 0"),
-    "future_max_len": (lambda v: v is None or (_is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
-    "n_heads": (lambda v: _is_type(v, 0) and v >= 1, "an integer >= 1"),
+    "s2s_warmup_steps": (lambda v: is_type(v, 0) and v >= 0, "an integer >= 0"),
+    "future_max_len": (lambda v: v is None or (is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
+    "n_heads": (lambda v: is_type(v, 0) and v >= 1, "an integer >= 1"),
     "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
 }
+
+
+def _check_files(settings, model, dataset):
+    """No pickled dataset is saved or loaded, and checkpoint_dir can be a folder."""
+    for key, default in PICKLE_SETTINGS.items():
+        if settings.get(key, default) != default:
+            raise UserError(
+                f"setting '{key}' is not supported here: RecBole would save or load a pickled dataset, and loading "
+                "a pickle can run code; leave it unset"
+            )
+    folder = settings.get("checkpoint_dir")
+    problem = _folder_problem(folder)
+    if problem:
+        raise UserError(f"checkpoint_dir {folder!r} cannot hold checkpoints: {problem}; choose another --checkpoint_dir")
+    # RecBole's data_preparation and create_dataset load these files whenever they exist.
+    names = [f"{dataset}-for-{model}-dataloader.pth"] + [
+        f"{dataset}-{kind}.pth" for kind in ("Dataset", "SequentialDataset", "KnowledgeBasedDataset", f"{model}Dataset")
+    ]
+    for path in (os.path.join(folder, name) for name in names):
+        if os.path.exists(path):
+            raise UserError(
+                f"{path} is a pickled dataset that RecBole would load, and loading a pickle can run code: "
+                "move it out of checkpoint_dir (or choose another --checkpoint_dir)"
+            )
 
 
 class DisenConfig(Config):
@@ -139,13 +256,25 @@ class DisenConfig(Config):
             if not os.path.isfile(path):
                 raise UserError(f"config file not found: {path}")
         super().__init__(model, dataset, config_file_list, config_dict)
+        self._check_final()
 
     def compatibility_settings(self):
         compat.set_numpy_aliases()
 
+    def _build_yaml_loader(self):
+        return yaml_loader()
+
+    def _convert_config_dict(self, config_dict):
+        return {key: literal(value) if isinstance(value, str) else value for key, value in config_dict.items()}
+
     def _load_config_files(self, file_list):
         try:
             return super()._load_config_files(file_list)
+        except yaml.constructor.ConstructorError as error:
+            raise UserError(
+                f"a config file holds a YAML tag that is not plain data ({' '.join(str(error).split())}); "
+                "config files are read as data and never run: use plain values"
+            ) from None
         except yaml.YAMLError as error:
             raise UserError(f"a config file is not valid YAML: {one_line(error)}") from None
 
@@ -183,20 +312,34 @@ class DisenConfig(Config):
         merged = {**self.internal_config_dict, **user}
         for key, value in user.items():
             default = self.internal_config_dict.get(key)
-            if default is not None and value is not None and not _is_type(value, default):
+            if default is not None and value is not None and not is_type(value, default):
                 raise UserError(f"setting '{key}' must be of type {type(default).__name__} like its default {default!r}, got {value!r}")
+        rules = [(key, rule) for key, rule in RECBOLE_RULES.items() if merged.get(key) is not None]
         if model == "DisenSeqRec":
-            for key, (check, expected) in DISEN_RULES.items():
-                if not check(merged.get(key)):
-                    raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
-            if merged.get("s2s_mask") == "mass" and merged.get("n_intents") == 1:
-                raise UserError(
-                    "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "
-                    "so nothing is masked (use s2s_mask 'loss')"
-                )
+            rules += DISEN_RULES.items()
+        for key, (check, expected) in rules:
+            if not check(merged.get(key)):
+                raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
+        if model == "DisenSeqRec" and merged.get("s2s_mask") == "mass" and merged.get("n_intents") == 1:
+            raise UserError(
+                "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "
+                "so nothing is masked (use s2s_mask 'loss')"
+            )
         horizon.check_settings(model, merged)
         if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
             raise UserError(
                 "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~ "
                 "(or use loss_type BPR for a baseline that supports it)"
+            )
+        _check_files(merged, model, self.dataset)
+
+    def _check_final(self):
+        """Settings that RecBole only uses after an epoch of training, checked on its final values."""
+        metrics = [metric.lower() for metric in self["metrics"]]
+        name, at, k = str(self["valid_metric"]).lower().partition("@")
+        per_k = metric_types.get(name) == EvaluatorType.RANKING and name != "gauc"  # gauc has no @k
+        if name not in metrics or bool(at) != per_k or (at and not (re.fullmatch(r"\d+", k) and int(k) in self["topk"])):
+            raise UserError(
+                f"valid_metric {self['valid_metric']!r} is not computed: use one of metrics {self['metrics']} "
+                f"as NAME@K with K in topk {self['topk']} (or NAME alone for value metrics)"
             )

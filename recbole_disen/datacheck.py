@@ -1,6 +1,7 @@
 """Checks on a dataset's files before and while RecBole reads them, each failing as one clear line."""
 
 import contextlib
+import math
 import os
 import shutil
 import tempfile
@@ -10,7 +11,7 @@ from logging import getLogger
 
 import yaml
 import recbole
-from recbole.utils import ModelType
+from recbole.utils import FeatureType, ModelType
 from recbole.utils.url import rename_atomic_files
 
 from recbole_disen.errors import UserError, one_line
@@ -111,6 +112,71 @@ def check_inter_header(config, path):
             raise UserError(f"load_col for inter leaves out {', '.join(not_loaded)}: add it to load_col")
     if not first_row:
         raise UserError(f"{path} holds a header but no interactions")
+    check_rows(config, path, fields)
+
+
+def check_rows(config, path, header):
+    """Every row has the header's number of fields (a separator inside an id shifts the columns) and a
+    finite timestamp (RecBole would fill NaN with the mean and keep inf): else one line naming the line."""
+    separator = config["field_separator"]
+    names = [field.split(":")[0] for field in header]
+    load_col = (config["load_col"] or {}).get("inter")
+    time_field = config["TIME_FIELD"]
+    timed = time_field in names and f"{time_field}:float" in header and (load_col is None or time_field in load_col)
+    time_index = names.index(time_field) if timed else None
+    number = 1
+    try:
+        with open(path, encoding=config["encoding"] or "utf-8") as f:
+            next(f)
+            for number, line in enumerate(f, start=2):
+                line = line.rstrip("\r\n")
+                if not line:
+                    continue  # pandas skips blank lines
+                values = line.split(separator)
+                if len(values) != len(header):
+                    raise UserError(
+                        f"{path}, line {number}: {len(values)} fields where the header has {len(header)}; a "
+                        f"separator {separator!r} inside an id would shift the columns: remove it from the id"
+                    )
+                if time_index is not None and not _finite(values[time_index]):
+                    raise UserError(
+                        f"{path}, line {number}: timestamp {values[time_index]!r} is not a finite number: "
+                        "fix or remove the row"
+                    )
+    except UnicodeDecodeError:
+        raise UserError(f"{path}, line {number + 1}: not {config['encoding'] or 'utf-8'} text: convert the file") from None
+
+
+def _finite(text):
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def drop_duplicates(config, dataset):
+    """Rows equal in every loaded column: dropped (``drop_duplicate_rows``, the default) or kept, and counted.
+
+    A duplicated last interaction is both a user's test target and part of its input or validation
+    target, which inflates test metrics.
+    """
+    feat = dataset.inter_feat
+    columns = [c for c in feat.columns if dataset.field2type[c] not in (FeatureType.TOKEN_SEQ, FeatureType.FLOAT_SEQ)]
+    duplicated = feat.duplicated(subset=columns)
+    count = int(duplicated.sum())
+    if not count:
+        return
+    if config["drop_duplicate_rows"]:
+        dataset.inter_feat = feat[~duplicated].reset_index(drop=True)
+        getLogger().warning(
+            f"dropped {count} exact duplicate rows (equal {', '.join(columns)}) of dataset '{config['dataset']}'; "
+            "set drop_duplicate_rows: False to keep them"
+        )
+    else:
+        getLogger().warning(
+            f"kept {count} exact duplicate rows (equal {', '.join(columns)}) of dataset '{config['dataset']}' "
+            "(drop_duplicate_rows: False); they can inflate test metrics"
+        )
 
 
 @contextlib.contextmanager

@@ -12,7 +12,8 @@ Two input formats are understood:
   Output header: ``user_id:token  item_id:token  rating:float  timestamp:float``.
 
 The output goes to ``<out_dir>/<name>/<name>.inter`` (tab separated, UTF-8, ``\\n`` line ends), written to a
-temporary file first and moved into place only when complete. Point RecBole's ``data_path`` at ``out_dir``
+temporary file first and moved into place only when complete. An existing dataset is replaced only when
+asked (``overwrite``, ``--overwrite``), and the source file itself never. Point RecBole's ``data_path`` at ``out_dir``
 and select the dataset with ``dataset=<name>``. Blank input lines are skipped in both formats.
 """
 
@@ -50,36 +51,38 @@ class _Tally:
             yield row
 
 
-def convert_user_lines(src, out_dir, name=None) -> Path:
+def convert_user_lines(src, out_dir, name=None, overwrite=False) -> Path:
     """Convert a one-line-per-user file into ``out_dir/<name>/<name>.inter`` and return that path.
 
     ``name`` defaults to the stem of ``src``. The item's 1-based position in its user's line is the timestamp.
-    Raises UserError for a missing or empty source, a user without items, a user on two lines, or a bad name.
+    Raises UserError for a missing or empty source, a user without items, a user on two lines, a bad name,
+    an existing output (unless ``overwrite``) or an output that is the source.
     """
-    return _convert(_user_line_rows, USER_LINES_HEADER, src, out_dir, name)[0]
+    return _convert(_user_line_rows, USER_LINES_HEADER, src, out_dir, name, overwrite)[0]
 
 
-def convert_amazon_csv(src, out_dir, name=None) -> Path:
+def convert_amazon_csv(src, out_dir, name=None, overwrite=False) -> Path:
     """Convert a header-less Amazon ``user,item,rating,timestamp`` CSV into ``out_dir/<name>/<name>.inter``.
 
     ``name`` defaults to the stem of ``src``; rows keep their input order and returns the written path.
     Raises UserError for a missing or empty source, a line without exactly four fields, an empty id,
-    a rating or timestamp that is not a finite number, or a bad name.
+    a rating or timestamp that is not a finite number, a bad name, an existing output (unless ``overwrite``)
+    or an output that is the source.
     """
-    return _convert(_amazon_csv_rows, AMAZON_CSV_HEADER, src, out_dir, name)[0]
+    return _convert(_amazon_csv_rows, AMAZON_CSV_HEADER, src, out_dir, name, overwrite)[0]
 
 
 def ensure_user_lines_dataset(src, cache_dir) -> tuple[Path, str]:
     """Make sure ``cache_dir/<stem>/<stem>.inter`` is converted from the user-lines file ``src``.
 
-    Converts only when that file is missing or older than ``src``. Returns ``(cache_dir, stem)``:
-    the ``data_path`` and ``dataset`` to give RecBole.
+    Converts only when that file is missing or older than ``src`` (then it replaces it: the folder is
+    this function's cache). Returns ``(cache_dir, stem)``: the ``data_path`` and ``dataset`` to give RecBole.
     """
     src, cache_dir = _existing_file(src), Path(cache_dir)
     name = src.stem
     target = cache_dir / name / f"{name}.inter"
     if not target.exists() or target.stat().st_mtime_ns < src.stat().st_mtime_ns:
-        convert_user_lines(src, cache_dir, name)
+        convert_user_lines(src, cache_dir, name, overwrite=True)
     return cache_dir, name
 
 
@@ -87,7 +90,7 @@ def cli(argv: list[str]) -> int:
     """Run ``recbole-disen prepare``: convert one raw file and report what was written on one stdout line."""
     args = _parser().parse_args(argv)
     rows_of, header = _FORMATS[args.format]
-    path, tally = _convert(rows_of, header, args.src, args.out, args.name)
+    path, tally = _convert(rows_of, header, args.src, args.out, args.name, args.overwrite)
     sys.stdout.write(
         f"wrote {tally.interactions} interactions of {len(tally.users)} users and {len(tally.items)} items "
         f"to {path}\n"
@@ -115,14 +118,21 @@ def _parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="dataset", help="output folder, i.e. RecBole's data_path (default: %(default)s)"
     )
     parser.add_argument("--name", help="dataset name for --dataset=NAME (default: the stem of SRC)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace OUT/NAME/NAME.inter if it exists (never SRC itself)"
+    )
     return parser
 
 
-def _convert(rows_of: RowReader, header: Row, src, out_dir, name) -> tuple[Path, _Tally]:
+def _convert(rows_of: RowReader, header: Row, src, out_dir, name, overwrite=False) -> tuple[Path, _Tally]:
     src = _existing_file(src)
     name = _checked_name(src.stem if name is None else name)
-    folder = _make_folder(Path(out_dir) / name)
-    target = folder / f"{name}.inter"
+    target = Path(out_dir) / name / f"{name}.inter"
+    if target.exists() and os.path.samefile(src, target):
+        raise UserError(f"{target} is the input file itself: choose another --out or --name (it is never written over)")
+    if target.exists() and not overwrite:
+        raise UserError(f"{target} already exists: pass --overwrite to replace it, or choose another --out or --name")
+    folder = _make_folder(target.parent)
     tally = _Tally()
     with _open_text(src) as lines:
         _write_atomically(target, header, _non_empty(tally.count(rows_of(_decoded(lines, src))), src))

@@ -26,11 +26,6 @@ from recbole_disen.errors import UserError, one_line
 # train_neg_sample_args and data_path are converted back (see restore_settings).
 REFUSED_KEYS = {"local_rank"}
 
-# Settings that would make RecBole read or write pickled datasets/dataloaders: a checkpoint from
-# elsewhere must not point RecBole at a pickle it would load (and so run code from).
-NO_PICKLES = {"save_dataset": False, "save_dataloaders": False, "dataset_save_path": None,
-              "dataloaders_save_path": None}
-
 
 def _train_neg_sample_args(stored):
     """RecBole expands ``~`` into a dict with distribution 'none', which it then refuses for CE models."""
@@ -50,7 +45,8 @@ def restore_settings(stored, data_path=None, device="cpu"):
     settings["data_path"] = str(data_path) if data_path is not None else os.path.dirname(stored["data_path"])
     target = torch.device(device)
     settings["gpu_id"] = "" if target.type == "cpu" else str(target.index or 0)
-    return {**settings, **NO_PICKLES}
+    # A checkpoint from elsewhere must not point RecBole at a pickle it would load (and so run code from).
+    return {**settings, **disen_config.PICKLE_SETTINGS}
 
 
 def _load_weights(model, state_dict, path):
@@ -70,14 +66,21 @@ def load_model(checkpoint_path, data_path=None, device="cpu"):
     ``data_path`` is the folder that holds the dataset's folder (as in training); by default the one
     stored in the checkpoint. ``device`` is "cpu" or "cuda[:N]" (RecBole's gpu_id is set from it).
     """
-    state = checkpoint.read(checkpoint_path)
+    state = checkpoint.read(checkpoint_path)  # tensors and plain data only, each field checked
     stored = state["config"]
+    if not issubclass(disen_config.get_model(stored["model"]), SequentialRecommender):
+        raise UserError(f"recommend needs a sequential model; {checkpoint_path} holds a {stored['model']}")
     settings = restore_settings(stored, data_path, device)
     # An empty checkpoint_dir: RecBole loads any saved dataloaders it finds there with pickle.
     with tempfile.TemporaryDirectory(prefix="recbole-disen-recommend-") as scratch:
-        config = runner.build_config(stored["model"], stored["dataset"], config_dict={**settings, "checkpoint_dir": scratch})
+        try:  # the stored settings are checked as if typed by the user: wrong types and ranges are refused
+            config = runner.build_config(stored["model"], stored["dataset"], config_dict={**settings, "checkpoint_dir": scratch})
+        except UserError as error:
+            raise UserError(f"cannot load checkpoint {checkpoint_path}: its settings are refused: {error}") from None
         dataset, _, _, test_data, model = runner.build(config)
-    config["checkpoint_dir"] = stored["checkpoint_dir"]  # not the scratch folder, which is gone
+        checkpoint.check_same_data(state, checkpoint.fingerprint(dataset, config), checkpoint_path, "recommend",
+                                   compare_path=False)
+    config["checkpoint_dir"] = stored.get("checkpoint_dir")  # not the scratch folder, which is gone
     _load_weights(model, state["state_dict"], checkpoint_path)
     model.eval()
     return config, dataset, model, test_data

@@ -20,7 +20,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, future, horizon, padding
+from recbole_disen import checkpoint, compat, datacheck, future, horizon, limits, padding
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError, one_line
 from recbole_disen.model import DisenSeqRec
@@ -52,7 +52,9 @@ def build_dataset(config):
             dataset = compat.CompatSequentialDataset(config)
         else:
             dataset = create_dataset(config)
+        datacheck.drop_duplicates(config, dataset)
         datacheck.check_split(config, dataset)
+        limits.check(config, dataset)
     return dataset
 
 
@@ -106,27 +108,26 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         time_budget=None, show_progress=None, saved=True, resume=None):
     """Train with early stopping, test the best checkpoint, and return the results as plain data."""
     config = build_config(model, dataset, config_files, config_dict, cmd_config)
+    resumed = checkpoint.read_for_resume(resume, config) if resume else None
     init_logger(config)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     logger = getLogger()
     logger.info(sys.argv)
     logger.info(config)
-    # RecBole's full augmented dataset is not kept: only its splits are needed from here on.
-    train_data, valid_data, test_data, net = build(config, logger)[1:]
+    full_dataset, train_data, valid_data, test_data, net = build(config, logger)
+    data_fingerprint = checkpoint.fingerprint(full_dataset, config)
+    del full_dataset  # RecBole's full augmented dataset is not kept: only its splits are needed from here on.
     logger.info(net)
     progress = config["show_progress"] if show_progress is None else show_progress
     if config["device"].type == "cuda":
         torch.cuda.reset_peak_memory_stats(config["device"])
 
-    trainer = DisenTrainer(config, net, time_budget=time_budget)
+    trainer = DisenTrainer(config, net, time_budget=time_budget, data_fingerprint=data_fingerprint)
     if resume:
-        if not os.path.isfile(resume):
-            raise UserError(f"--resume: no checkpoint at {resume}")
+        checkpoint.check_same_data(resumed, data_fingerprint, resume, "--resume")
         try:
-            trainer.resume_checkpoint(resume)
-        except UserError as error:  # not a readable checkpoint
-            raise UserError(f"--resume: {error}") from None
-        except (LookupError, TypeError, ValueError, RuntimeError) as error:  # a checkpoint of another model
+            trainer.resume_from(resumed, resume)
+        except (LookupError, TypeError, ValueError, RuntimeError) as error:  # weights that do not fit
             raise UserError(f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
     start = time.time()

@@ -40,8 +40,9 @@ class RecordingEvaluator(Evaluator):
 class DisenTrainer(Trainer):
     """Trainer whose checkpoints load with weights_only=True; it also saves the last epoch for resume."""
 
-    def __init__(self, config, model, time_budget=None):
+    def __init__(self, config, model, time_budget=None, data_fingerprint=None):
         super().__init__(config, model)
+        self.data_fingerprint = data_fingerprint  # checkpoint.fingerprint of the training data
         self.evaluator = RecordingEvaluator(config)
         self.horizon = HorizonRecorder(config) if config["horizon"] else None
         self.time_budget = time_budget
@@ -58,16 +59,17 @@ class DisenTrainer(Trainer):
         self._validates = False
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def _state(self, epoch):
+    def _state(self, epoch, role):
         return {
             "format": checkpoint.FORMAT,
+            "role": role,
+            "data": self.data_fingerprint,
             "config": checkpoint.plain(self.config.final_config_dict),
             "epoch": epoch,
             "cur_step": self.cur_step,
             "best_valid_score": float(self.best_valid_score),
             "best_valid_result": checkpoint.plain(dict(self.best_valid_result or {})),
             "best_epoch": self.best_epoch,
-            "best_checkpoint": self.saved_model_file,
             "history": self.history,
             "state_dict": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -82,14 +84,14 @@ class DisenTrainer(Trainer):
         if not self.config["single_spec"] and self.config["local_rank"] != 0:
             return
         self.best_epoch = epoch
-        checkpoint.save_atomic(self._state(epoch), kwargs.pop("saved_model_file", self.saved_model_file))
+        checkpoint.save_atomic(self._state(epoch, checkpoint.BEST), kwargs.pop("saved_model_file", self.saved_model_file))
         if verbose:
             self.logger.info(f"Saving current: {self.saved_model_file}")
 
-    def resume_checkpoint(self, resume_file):
-        """Continue from a '-last.pth' checkpoint: weights, optimiser, early stopping, the torch random
-        state and the order of the training data. A run that had already stopped is not trained again."""
-        state = checkpoint.read(resume_file)  # on the CPU: RNG states must stay CPU tensors
+    def resume_from(self, state, resume_file):
+        """Continue from a '-last.pth' checkpoint's ``state`` (``checkpoint.read_for_resume``, on the CPU: RNG
+        states must stay CPU tensors): weights, optimiser, early stopping, the torch random state and the
+        order of the training data. A run that had already stopped is not trained again."""
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch = state["epoch"] + 1
@@ -98,7 +100,7 @@ class DisenTrainer(Trainer):
         self.best_valid_result = state["best_valid_result"] or None
         self.best_epoch = state["best_epoch"]
         self.history = list(state["history"])
-        self.saved_model_file = state["best_checkpoint"]
+        self.saved_model_file = checkpoint.best_checkpoint_of(resume_file)
         self.last_model_file = resume_file
         torch.set_rng_state(state["rng"]["torch"])
         if torch.cuda.is_available() and state["rng"]["cuda"]:
@@ -107,8 +109,9 @@ class DisenTrainer(Trainer):
         self.finished = self.start_epoch >= self.epochs or self.cur_step > self.stopping_step
 
     def load_best(self, model_file=None):
-        """Load the best (or the given) checkpoint's weights into the model, without running code."""
-        state = checkpoint.load(model_file or self.saved_model_file, self.device)
+        """Load the best (or the given) checkpoint's weights into the model, without running code
+        (each field checked: a file that is not one of ours is one UserError line)."""
+        state = checkpoint.read(model_file or self.saved_model_file)
         self.model.load_state_dict(state["state_dict"])
 
     # -- training loop hooks -------------------------------------------------------------------
@@ -177,7 +180,7 @@ class DisenTrainer(Trainer):
     def _end_epoch(self, epoch_idx):
         self.history[-1]["wall_seconds"] = time.time() - self._started
         if self.config["single_spec"] or self.config["local_rank"] == 0:
-            checkpoint.save_atomic(self._state(epoch_idx), self.last_model_file)
+            checkpoint.save_atomic(self._state(epoch_idx, checkpoint.LAST), self.last_model_file)
 
     def _full_sort_batch_eval(self, batched_data):
         self.eval_users.append(batched_data[0][self.config["USER_ID_FIELD"]].cpu())

@@ -1,5 +1,7 @@
 """Each bad input: one clear line on stderr, exit status 2, no traceback, nothing written."""
 
+import pickle
+
 import pytest
 
 from recbole_disen import cli
@@ -46,8 +48,7 @@ def test_file_without_timestamp(tmp_path, capsys):
 
 def test_non_numeric_value(tmp_path, capsys):
     write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\tlater\nu1\ti3\t3\n")
-    err = run_cli(tmp_path, capsys)
-    assert "cannot read" in err and "bad.inter" in err and "Unable to convert column timestamp:float" in err
+    assert "bad/bad.inter, line 3: timestamp 'later' is not a finite number" in run_cli(tmp_path, capsys)
 
 
 @pytest.mark.parametrize("text, message", [("", "must be a header"), (HEADER, "holds a header but no interactions")])
@@ -82,3 +83,94 @@ def test_wrong_type_and_missing_config_file(tmp_path, capsys, tiny_data):
     assert "config file not found: nope.yaml" in run_cli(tmp_path, capsys, "tiny", "--config_files=nope.yaml")
     (tmp_path / "broken.yaml").write_text("n_intents: [\n")
     assert "is not valid YAML" in run_cli(tmp_path, capsys, "tiny", f"--config_files={tmp_path / 'broken.yaml'}")
+
+
+def test_an_id_with_a_tab_that_shifts_the_columns(tmp_path, capsys):
+    write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\tpart\t2\nu1\ti3\t3\n")
+    err = run_cli(tmp_path, capsys)
+    assert "bad/bad.inter, line 3: 4 fields where the header has 3" in err and "inside an id" in err
+
+
+@pytest.mark.parametrize("timestamp", ["nan", "NaN", "inf", "-inf", ""])
+def test_a_timestamp_that_is_not_finite(tmp_path, capsys, timestamp):
+    write(tmp_path, HEADER + f"u1\ti1\t1\nu1\ti2\t2\n\nu1\ti3\t{timestamp}\n")
+    assert f"bad/bad.inter, line 5: timestamp {timestamp!r} is not a finite number" in run_cli(tmp_path, capsys)
+
+
+def duplicated_data(tmp_path):
+    """tiny_sequences with u1's last interaction and one of u2's written twice (same item, same time)."""
+    path = write_inter(tmp_path / "data", "dup", tiny_sequences())
+    lines = path.read_text().splitlines()
+    u1_last = max(i for i, line in enumerate(lines) if line.startswith("u1\t"))
+    u2_first = next(i for i, line in enumerate(lines) if line.startswith("u2\t"))
+    assert u1_last < u2_first
+    lines[u2_first:u2_first] = [lines[u2_first]]  # the later line first: the earlier index stays right
+    lines[u1_last:u1_last] = [lines[u1_last]]
+    path.write_text("\n".join(lines) + "\n")
+    return tiny_sequences()["u1"]
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_settings, caplog, drop):
+    from recbole_disen.runner import build, build_config
+
+    u1 = duplicated_data(tmp_path)
+    settings = {**tiny_settings, "data_path": str(tmp_path / "data"), "drop_duplicate_rows": drop}
+    dataset, _, valid_data, test_data, _ = build(build_config("DisenSeqRec", "dup", config_dict=settings))
+    word = "dropped" if drop else "kept"
+    assert f"{word} 2 exact duplicate rows (equal user_id, item_id, timestamp) of dataset 'dup'" in caplog.text
+    assert len(dataset.inter_feat) == sum(len(s) for s in tiny_sequences().values()) - 60 + (0 if drop else 2)
+    uid = dataset.token2id("user_id", "u1")
+    for split, target in ((test_data, u1[-1]), (valid_data, u1[-1] if not drop else u1[-2])):
+        feat = split.dataset.inter_feat
+        row = int((feat["user_id"] == uid).nonzero()[-1])
+        last_input = int(feat["item_id_list"][row][int(feat["item_length"][row]) - 1])
+        assert dataset.id2token("item_id", int(feat["item_id"][row])) == target
+        # Kept, the duplicate is the test row's own last input: the answer is in the question.
+        leaked = dataset.id2token("item_id", last_input) == target
+        assert leaked == (not drop and split is test_data)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("--MAX_ITEM_LIST_LENGTH=0", "'MAX_ITEM_LIST_LENGTH' must be an integer >= 1, got 0"),
+    ("--hidden_size=0", "'hidden_size' must be an integer >= 1, got 0"),
+    ("--n_layers=0", "'n_layers' must be an integer >= 1, got 0"),
+    ("--learning_rate=-0.001", "'learning_rate' must be a number > 0, got -0.001"),
+    ("--train_batch_size=0", "'train_batch_size' must be an integer >= 1, got 0"),
+    ("--eval_batch_size=0", "'eval_batch_size' must be an integer >= 1, got 0"),
+    ("--hidden_dropout_prob=1.5", "'hidden_dropout_prob' must be a number in [0, 1], got 1.5"),
+    ("--valid_metric=NDCG@20", "valid_metric 'NDCG@20' is not computed"),
+    ("--valid_metric=NDCG", "valid_metric 'NDCG' is not computed"),
+    ("--save_dataloaders=True", "setting 'save_dataloaders' is not supported here"),
+    ("--MAX_ITEM_LIST_LENGTH=1000000000", "MAX_ITEM_LIST_LENGTH 1000000000 cannot fit: the run needs at least"),
+    ("--n_intents=1000000000", "n_intents 1000000000 cannot fit: the run needs at least"),
+])
+def test_out_of_range_settings_stop_before_any_work(tmp_path, capsys, tiny_data, setting, message):
+    assert message in run_cli(tmp_path, capsys, "tiny", setting)
+
+
+def test_a_checkpoint_dir_that_is_a_file(tmp_path, capsys, tiny_data):
+    (tmp_path / "taken").write_text("not a folder")
+    for folder in (tmp_path / "taken", tmp_path / "taken" / "sub"):
+        err = run_cli(tmp_path, capsys, "tiny", f"--checkpoint_dir={folder}")
+        assert f"checkpoint_dir '{folder}' cannot hold checkpoints: {tmp_path / 'taken'} is a file" in err
+    assert (tmp_path / "taken").read_text() == "not a folder"
+
+
+def test_a_pickled_dataset_in_the_checkpoint_dir_is_not_loaded(tmp_path, capsys, tiny_data):
+    marker, folder = tmp_path / "ran", tmp_path / "shared"
+    folder.mkdir()
+    pickled = folder / "tiny-for-DisenSeqRec-dataloader.pth"
+    pickled.write_bytes(pickle.dumps(WritesFile(str(marker))))
+    err = run_cli(tmp_path, capsys, "tiny", f"--checkpoint_dir={folder}")
+    assert f"{pickled} is a pickled dataset that RecBole would load" in err and not marker.exists()
+
+
+class WritesFile:
+    """Unpickling this creates ``path``: a stand-in for a pickle that runs code."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return open, (self.path, "w")

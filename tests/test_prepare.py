@@ -226,3 +226,29 @@ def test_ensure_user_lines_dataset_reconverts_when_source_is_newer(tmp_path):
 def test_ensure_user_lines_dataset_missing_source(tmp_path):
     with pytest.raises(UserError, match="gone.txt"):
         ensure_user_lines_dataset(tmp_path / "gone.txt", tmp_path / "cache")
+
+
+def test_an_existing_dataset_is_replaced_only_with_overwrite(tmp_path, capsys):
+    out = tmp_path / "data"
+    path = out / "beauty" / "beauty.inter"
+    path.parent.mkdir(parents=True)
+    write(path, "an earlier dataset\n")
+    src = write(tmp_path / "beauty.txt", USER_LINES)
+    with pytest.raises(UserError, match=f"^{path} already exists: pass --overwrite to replace it"):
+        cli(["user-lines", str(src), "--out", str(out)])
+    assert path.read_text(encoding="utf-8") == "an earlier dataset\n" and folder_listing(path.parent) == ["beauty.inter"]
+    assert cli(["user-lines", str(src), "--out", str(out), "--overwrite"]) == 0
+    assert path.read_text(encoding="utf-8") == USER_LINES_INTER
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_the_source_is_never_written_over(tmp_path, overwrite):
+    """An .inter file given as its own source (the same path, or a link to it) stays as it was."""
+    folder = tmp_path / "beauty"
+    folder.mkdir()
+    src = write(folder / "beauty.inter", AMAZON_CSV)
+    os.symlink(src, tmp_path / "link.csv")
+    for source in (src, tmp_path / "link.csv"):
+        with pytest.raises(UserError, match="is the input file itself"):
+            cli(["amazon-csv", str(source), "--out", str(tmp_path), "--name", "beauty", *overwrite])
+    assert src.read_text(encoding="utf-8") == AMAZON_CSV and folder_listing(folder) == ["beauty.inter"]

@@ -12,6 +12,7 @@ import torch
 
 from conftest import TINY, tiny_sequences, write_inter
 from recbole_disen import checkpoint, cli, recommend
+from recbole_disen.config import PICKLE_SETTINGS
 from recbole_disen.errors import UserError
 from recbole_disen.runner import run
 
@@ -56,8 +57,8 @@ def test_load_model_restores_weights_settings_and_split(disen, loaded):
     assert all(torch.equal(state[name], tensor) for name, tensor in stored["state_dict"].items())
     assert not model.training
     rebuilt = checkpoint.plain(config.final_config_dict)
-    assert {k: v for k, v in rebuilt.items() if k not in recommend.NO_PICKLES} == {
-        k: v for k, v in stored["config"].items() if k not in recommend.NO_PICKLES
+    assert {k: v for k, v in rebuilt.items() if k not in PICKLE_SETTINGS} == {
+        k: v for k, v in stored["config"].items() if k not in PICKLE_SETTINGS
     }
     # Same split and same scores: the test NDCG@10 of the run comes out again.
     ndcg = []
@@ -189,3 +190,16 @@ def test_sasrec_checkpoint_recommends_without_intentions(tmp_path, capsys):
     assert cli.main(["recommend", result["checkpoint"], "--users", "u4", "--k", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("user u4\n  1. item ") and "intention" not in out
+
+
+def test_other_data_at_data_path_is_refused(disen, tmp_path, capsys):
+    result, _ = disen
+    sequences = tiny_sequences()
+    sequences["u1"] = list(reversed(sequences["u1"]))  # same users, items and sizes; one user's order differs
+    write_inter(tmp_path / "other", "tiny", sequences)
+    assert cli.main(["recommend", result["checkpoint"], "--users", "u1", "--data_path", str(tmp_path / "other")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: recommend: {result['checkpoint']} was trained on other data than {tmp_path / 'other' / 'tiny'} "
+        "(same sizes, other contents): use the data it was trained on"
+    ]

@@ -1,0 +1,87 @@
+"""Settings from the command line, a config_dict or a yaml file are read as data, never run as code,
+and every legitimate value reads as RecBole 1.2.1 reads it."""
+
+import glob
+import os
+
+import pytest
+import recbole
+import yaml
+from recbole.config import Config
+
+from recbole_disen import cli
+from recbole_disen.config import DisenConfig, literal, properties_dir, yaml_loader
+
+# Values as they come from the command line (all strings), with what RecBole's eval() makes of them.
+LEGITIMATE = {
+    "epochs": "300", "learning_rate": "1e-3", "weight_decay": "0.", "seed": "-1", "n": "1_000",
+    "topk": "[5, 10]", "metrics": "['Recall', 'NDCG']", "split": "{'LS': 'valid_and_test'}",
+    "eval_args": "{'split': {'RS': [0.8, 0.1, 0.1]}, 'order': 'TO', 'mode': 'full'}",
+    "pair": "(1, 2)", "flag": "True", "lower": "true", "upper": "FALSE", "none": "None",
+    "gpu_id": "", "quoted": "'0'", "name": "gelu", "interval": "[0,inf)", "path": "dataset/ml-100k",
+    "tab": "\t", "metric": "NDCG@10", "complex": "1+2j", "builtin": "print",
+}
+
+
+def test_literal_reads_every_legitimate_value_as_recbole_does():
+    expected = Config._convert_config_dict(None, dict(LEGITIMATE))  # RecBole's own eval() on our literals
+    ours = DisenConfig._convert_config_dict(None, dict(LEGITIMATE))
+    assert ours == expected
+    assert {k: type(v) for k, v in ours.items()} == {k: type(v) for k, v in expected.items()}
+    assert ours["learning_rate"] == 0.001 and ours["upper"] is False and ours["none"] is None
+    assert ours["interval"] == "[0,inf)" and ours["complex"] == "1+2j" and ours["builtin"] == "print"
+
+
+def test_literal_never_runs_an_expression(tmp_path):
+    marker = tmp_path / "ran"
+    for text in (f"__import__('pathlib').Path({str(marker)!r}).touch() or 1",
+                 f"open({str(marker)!r}, 'w')", "2**10", "[x for x in (1, 2)]"):
+        assert literal(text) == text  # kept as the string it is
+    assert not marker.exists()
+
+
+def test_yaml_files_read_as_recbole_reads_them():
+    """Every yaml file of RecBole and of this package gives the same values with the safe loader."""
+    full_loader = Config._build_yaml_loader(None)
+    files = glob.glob(os.path.join(os.path.dirname(recbole.__file__), "properties", "**", "*.yaml"), recursive=True)
+    files += glob.glob(os.path.join(properties_dir(), "**", "*.yaml"), recursive=True)
+    assert len(files) > 100
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        assert yaml.load(text, Loader=yaml_loader()) == yaml.load(text, Loader=full_loader), path
+    assert yaml.load("a: 1e-3\nb: .5\nc: 2020\n", Loader=yaml_loader()) == {"a": 0.001, "b": 0.5, "c": 2020}
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    return err
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def test_code_on_the_command_line_does_not_run(tmp_path, tiny_settings, capsys):
+    marker = tmp_path / "ran"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch() or 1"
+    argv = ["--dataset=tiny", *[f"--{k}={v}" for k, v in tiny_settings.items() if k != "seed"], f"--seed={code}"]
+    assert cli.main(argv) == 2
+    assert "setting 'seed' must be of type int" in one_error_line(capsys)
+    assert not marker.exists() and not (tmp_path / "saved").exists()
+
+
+@pytest.mark.parametrize("text", [
+    "seed: !!python/object/apply:os.system ['touch {marker}']\n",
+    "seed: !!python/object/new:pathlib.Path ['{marker}']\n",
+    "seed: !!python/name:os.system\n",
+])
+def test_python_tags_in_a_yaml_file_do_not_run(tmp_path, tiny_settings, capsys, text):
+    marker = tmp_path / "ran"
+    (tmp_path / "bad.yaml").write_text(text.format(marker=marker))
+    argv = ["--dataset=tiny", *[f"--{k}={v}" for k, v in tiny_settings.items()], f"--config_files={tmp_path / 'bad.yaml'}"]
+    assert cli.main(argv) == 2
+    assert "holds a YAML tag that is not plain data" in one_error_line(capsys)
+    assert not marker.exists() and not (tmp_path / "saved").exists()
