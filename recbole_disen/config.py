@@ -335,6 +335,8 @@ class DisenConfig(Config):
 
     def _check_final(self):
         """Settings that RecBole only uses after an epoch of training, checked on its final values."""
+        if self["horizon"]:
+            return  # the horizon's own valid_metric, checked with the setting (horizon.check_settings)
         metrics = [metric.lower() for metric in self["metrics"]]
         name, at, k = str(self["valid_metric"]).lower().partition("@")
         per_k = metric_types.get(name) == EvaluatorType.RANKING and name != "gauc"  # gauc has no @k

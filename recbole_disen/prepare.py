@@ -19,6 +19,7 @@ and select the dataset with ``dataset=<name>``. Blank input lines are skipped in
 
 import argparse
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
