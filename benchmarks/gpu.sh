@@ -2,7 +2,8 @@
 # The side-by-side GPU benchmark in BENCHMARKS.md: DisenSeqRec against SASRec and BERT4Rec on Amazon
 # Beauty, Sports, Toys and Yelp (one-line-per-user files, converted on the fly), plus four
 # DisenSeqRec variants on Beauty and Toys, all runs at once on one GPU, each cut by a time budget.
-# Before them, alone on the GPU, a per-step timing of SASRec and DisenSeqRec variants on Beauty.
+# Before them, alone on the GPU, a per-step timing of SASRec and DisenSeqRec variants on Beauty, with
+# and without padding-free batches (which every run below uses: the default).
 # Then a mixed-precision run and a one-process distributed (DDP, NCCL) run on LastFM.
 #
 #   DATA=../shared/data OUT=gpu_results BUDGET=240 SEEDS=2020 bash benchmarks/gpu.sh
@@ -32,7 +33,7 @@ variants=(
 python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$OUT/data')"
 timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/data" \
   --state=ERROR --steps=20 --warmup=3 "${extra_settings[@]}" \
-  --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=4,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
+  --variants="SASRec:padding_free=False,SASRec,DisenSeqRec:padding_free=False,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=4,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
   > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"; echo "step_profile exit $?" >> "$OUT/step_profile.log"
 
 timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
