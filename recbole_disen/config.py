@@ -107,6 +107,11 @@ DISEN_RULES = {
     "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
 }
 
+# Settings of this package for every model: (check, what a valid value is).
+OVERALL_RULES = {
+    "eval_exclude_seen": (lambda v: isinstance(v, bool), "True or False"),
+}
+
 
 class DisenConfig(Config):
     """RecBole's Config plus ``properties/`` of this plugin; command-line settings come in as a dict.
@@ -167,10 +172,11 @@ class DisenConfig(Config):
             default = self.internal_config_dict.get(key)
             if default is not None and value is not None and not _is_type(value, default):
                 raise UserError(f"setting '{key}' must be of type {type(default).__name__} like its default {default!r}, got {value!r}")
+        rules = {**OVERALL_RULES, **DISEN_RULES} if model == "DisenSeqRec" else OVERALL_RULES
+        for key, (check, expected) in rules.items():
+            if not check(merged.get(key)):
+                raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
         if model == "DisenSeqRec":
-            for key, (check, expected) in DISEN_RULES.items():
-                if not check(merged.get(key)):
-                    raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
             if merged.get("s2s_mask") == "mass" and merged.get("n_intents") == 1:
                 raise UserError(
                     "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "

@@ -12,8 +12,10 @@ import torch
 from recbole.evaluator import Evaluator
 from recbole.evaluator.metrics import NDCG
 from recbole.trainer import Trainer
+from recbole.utils import calculate_valid_score
 
 from recbole_disen import checkpoint
+from recbole_disen.protocols import RankingLog
 
 
 class BudgetSpent(Exception):
@@ -51,6 +53,8 @@ class DisenTrainer(Trainer):
         self.budget_cut = False
         self.best_epoch = None
         self.eval_users = []
+        self.ranking = RankingLog()
+        self.valid_seen = None  # a SeenItems: validation ranks without the users' earlier items
         self._started = None
         self._generator_state = None
         self._validates = False
@@ -148,7 +152,11 @@ class DisenTrainer(Trainer):
 
     def _valid_epoch(self, valid_data, show_progress=False):
         start = time.time()
-        valid_score, valid_result = super()._valid_epoch(valid_data, show_progress)
+        valid_result = self.evaluate(
+            valid_data, load_best_model=False, show_progress=show_progress,
+            seen=self.valid_seen, exclude_seen=self.valid_seen is not None,
+        )
+        valid_score = calculate_valid_score(valid_result, self.valid_metric)
         if self.history:
             self.history[-1].update(valid_seconds=time.time() - start, valid_score=float(valid_score))
         return valid_score, valid_result
@@ -159,16 +167,22 @@ class DisenTrainer(Trainer):
             checkpoint.save_atomic(self._state(epoch_idx), self.last_model_file)
 
     def _full_sort_batch_eval(self, batched_data):
-        self.eval_users.append(batched_data[0][self.config["USER_ID_FIELD"]].cpu())
-        return super()._full_sort_batch_eval(batched_data)
+        interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
+        self.eval_users.append(interaction[self.config["USER_ID_FIELD"]].cpu())
+        scores = self.ranking.observe(interaction, scores, positive_i)
+        return interaction, scores, positive_u, positive_i
 
-    def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False):
-        """RecBole's evaluation; the best checkpoint is loaded with weights_only=True."""
+    def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False, seen=None,
+                 exclude_seen=False):
+        """RecBole's evaluation; the best checkpoint is loaded with weights_only=True. ``seen`` (a
+        SeenItems) records how many top-10 items the users had before; ``exclude_seen`` removes them
+        from the ranking. ``self.ranking`` keeps what this evaluation recommended."""
         if load_best_model:
             if not self.config["single_spec"]:
                 torch.distributed.barrier()  # rank 0 may still be writing the best checkpoint
             self.load_best(model_file)
         self.eval_users = []
+        self.ranking = RankingLog(seen, exclude_seen)
         return super().evaluate(eval_data, False, None, show_progress)
 
     def user_ndcg(self):
