@@ -23,8 +23,7 @@ import torch
 from recbole.utils import init_seed
 
 from recbole_disen.cli import parse_run_args
-from recbole_disen.config import get_model
-from recbole_disen.runner import build, build_config, environment
+from recbole_disen.runner import build, build_config, build_model, environment
 
 
 def parse_variants(text):
@@ -72,7 +71,7 @@ def main(argv):
     _, train, _, _, _ = build(configs[0])
     for (model_name, overrides), config in zip(variants, configs):
         init_seed(config["seed"], config["reproducibility"])
-        model = get_model(model_name)(config, train.dataset).to(config["device"])  # may tag train rows
+        model = build_model(config, train.dataset)  # may tag train rows
         train.generator.manual_seed(config["seed"])  # the loader shuffles with its own generator
         batch = next(iter(train)).to(config["device"])
         if config["device"].type == "cuda":
@@ -80,7 +79,7 @@ def main(argv):
         seconds = time_steps(model, batch, config["learning_rate"], warmup, steps)
         peak = torch.cuda.max_memory_allocated(config["device"]) if config["device"].type == "cuda" else None
         record = {
-            "model": model_name, "overrides": overrides, "dataset": args["dataset"], "rows": len(batch),
+            "model": model_name, "overrides": overrides, "padding_free": "forward" in vars(model), "dataset": args["dataset"], "rows": len(batch),
             "device": str(config["device"]), "threads": torch.get_num_threads(), "steps": steps,
             "s_per_step_mean": round(statistics.mean(seconds), 4), "s_per_step_min": round(min(seconds), 4),
             "s_per_step_max": round(max(seconds), 4), "peak_gpu_bytes": peak, "environment": environment(),

@@ -3,6 +3,9 @@
 Nothing here runs at import time; the runner applies what it needs when it needs it.
 """
 
+import contextlib
+import warnings
+
 import numpy as np
 import torch
 from recbole.data.dataset import SequentialDataset
@@ -28,6 +31,24 @@ def disable_anomaly_detection():
     on a GPU (measured: SASRec on Beauty, 92.6 s against 4.0 s an epoch on an H200). Call this after
     any RecBole model import, before training."""
     torch.autograd.set_detect_anomaly(False)
+
+
+# Warnings raised inside RecBole 1.2.1's own code on today's torch, which a user can do nothing about:
+# its Trainer builds ``torch.cuda.amp.GradScaler(...)`` every epoch (a FutureWarning since torch 2.4),
+# and its Dataset turns read-only numpy arrays into tensors (a UserWarning on every load).
+RECBOLE_WARNINGS = (
+    (FutureWarning, r"`torch\.cuda\.amp\.(GradScaler|autocast)"),
+    (UserWarning, r"The given NumPy array is not writable"),
+)
+
+
+@contextlib.contextmanager
+def quiet_recbole_warnings():
+    """Silence RECBOLE_WARNINGS (only those) for the duration of a run."""
+    with warnings.catch_warnings():
+        for category, message in RECBOLE_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield
 
 
 class CompatSequentialDataset(SequentialDataset):

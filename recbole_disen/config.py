@@ -101,6 +101,7 @@ DISEN_RULES = {
     "s2s_projection": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_symmetric": (lambda v: isinstance(v, bool), "True or False"),
     "share_bias": (lambda v: isinstance(v, bool), "True or False"),
+    "s2s_same_user_negatives": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_warmup_steps": (lambda v: _is_type(v, 0) and v >= 0, "an integer >= 0"),
     "future_max_len": (lambda v: v is None or (_is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
     "n_heads": (lambda v: _is_type(v, 0) and v >= 1, "an integer >= 1"),

@@ -17,7 +17,7 @@ def aggregate_scores(intent_scores, aggregation, dim=-1):
     return torch.logsumexp(intent_scores, dim=dim)
 
 
-def seq2seq_infonce(earlier, future, valid, temperature, anchors=None):
+def seq2seq_infonce(earlier, future, valid, temperature, anchors=None, groups=None):
     """Per-(row, intention) InfoNCE losses [B, K] (the seq2seq loss, L_s2s(u, t, k)).
 
     earlier, future: [B, K, H] intention vectors of the earlier and the (reversed) future sequence;
@@ -27,25 +27,34 @@ def seq2seq_infonce(earlier, future, valid, temperature, anchors=None):
     anchors: optional bool [B, K], the only (row, intention) pairs whose loss is computed (a mask
     known in advance); the others get 0 and cost nothing, though they stay negatives. Selecting
     them reads their count back from the device (one synchronisation per call).
+    groups: optional [B] ids (the rows' users); another row of the same group is not a negative
+    (a user's rows have overlapping futures), the row's own other intentions still are.
     """
     batch, n_intents, hidden = earlier.shape
     candidate = valid.repeat_interleave(n_intents)  # [BK]
     flat_earlier, flat_future = earlier.reshape(-1, hidden), future.reshape(-1, hidden)  # [BK, H]
     if anchors is None:
-        rows = torch.arange(batch * n_intents, device=earlier.device)
-        losses = _anchor_losses(flat_earlier, flat_future, rows, candidate, temperature)  # [BK]
+        rows = torch.arange(batch * n_intents, device=earlier.device)  # [BK]
     else:
         rows = (anchors.flatten() & candidate).nonzero().squeeze(1)  # [A]
-        per_row = _anchor_losses(flat_earlier[rows], flat_future, rows, candidate, temperature)  # [A]
-        losses = per_row.new_zeros(batch * n_intents).index_copy(0, rows, per_row)  # [BK]
+    allowed = candidate.unsqueeze(0)  # [1, BK]
+    if groups is not None:
+        row_of = torch.arange(batch, device=earlier.device).repeat_interleave(n_intents)  # [BK]
+        group_of = groups.repeat_interleave(n_intents)  # [BK]
+        same_group = group_of[rows].unsqueeze(1) == group_of.unsqueeze(0)  # [A, BK]
+        other_row = row_of[rows].unsqueeze(1) != row_of.unsqueeze(0)  # [A, BK]
+        allowed = allowed & ~(same_group & other_row)
+    per_row = _anchor_losses(flat_earlier[rows], flat_future, rows, allowed, temperature)  # [A]
+    losses = per_row if anchors is None else per_row.new_zeros(batch * n_intents).index_copy(0, rows, per_row)
     return torch.where(candidate, losses, 0.0).view(batch, n_intents)
 
 
-def _anchor_losses(anchor, flat_future, positive, candidate, temperature):
-    """InfoNCE of each anchor [A, H] against every candidate future [BK, H]; ``positive`` [A] is the
-    column of each anchor's own future. Log-sum-exp in float32, so fp16 logits cannot overflow."""
+def _anchor_losses(anchor, flat_future, positive, allowed, temperature):
+    """InfoNCE of each anchor [A, H] against the allowed candidate futures ([A, BK] or [1, BK] bool)
+    among flat_future [BK, H]; ``positive`` [A] is the column of each anchor's own future.
+    Log-sum-exp in float32, so fp16 logits cannot overflow."""
     logits = (anchor @ flat_future.t()) / temperature  # [A, BK]
-    logits = logits.masked_fill(~candidate.unsqueeze(0), torch.finfo(logits.dtype).min)
+    logits = logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)
     return torch.logsumexp(logits.float(), dim=-1) - logits.gather(1, positive.unsqueeze(1)).squeeze(1).float()
 
 

@@ -32,28 +32,31 @@ class DisenSeqRec(SequentialRecommender):
         self.score_last = config["score_last"]
         self.s2s_weight = config["s2s_weight"]
         self.s2s_temperature = config["s2s_temperature"]
-        self.keep_ratio = config["lambda"]
-        self.mask_by = config["s2s_mask"]
-        self.warmup_steps = config["s2s_warmup_steps"]
-        self.symmetric = config["s2s_symmetric"]
-        self.future_side = IntentionLayer.EARLIER if config["share_bias"] else IntentionLayer.FUTURE
-        future_len = config["future_max_len"] or self.max_seq_length
+        self.lambda_ = config["lambda"]  # `lambda` is a Python keyword
+        self.s2s_mask = config["s2s_mask"]
+        self.s2s_warmup_steps = config["s2s_warmup_steps"]
+        self.s2s_symmetric = config["s2s_symmetric"]
+        self.s2s_same_user_negatives = config["s2s_same_user_negatives"]
+        self.share_bias = config["share_bias"]
+        self.future_max_len = config["future_max_len"] or self.max_seq_length
+        max_len = max(self.max_seq_length, self.future_max_len)
 
         self.item_embedding = nn.Embedding(self.n_items, hidden, padding_idx=0)
         self.encoder = SequenceEncoder(
-            self.item_embedding, max(self.max_seq_length, future_len), config["n_layers"],
-            config["n_heads"], hidden, config["inner_size"], config["hidden_dropout_prob"],
-            config["attn_dropout_prob"], config["hidden_act"], config["layer_norm_eps"],
+            item_embedding=self.item_embedding, max_len=max_len, n_layers=config["n_layers"],
+            n_heads=config["n_heads"], hidden_size=hidden, inner_size=config["inner_size"],
+            hidden_dropout_prob=config["hidden_dropout_prob"], attn_dropout_prob=config["attn_dropout_prob"],
+            hidden_act=config["hidden_act"], layer_norm_eps=config["layer_norm_eps"],
         )
         self.intention = IntentionLayer(
-            hidden, self.n_intents, max(self.max_seq_length, future_len),
-            config["intent_temperature"], config["layer_norm_eps"],
+            hidden_size=hidden, n_intents=self.n_intents, max_len=max_len,
+            temperature=config["intent_temperature"], layer_norm_eps=config["layer_norm_eps"],
         )
         self.projection = (
             nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
             if config["s2s_projection"] else nn.Identity()
         )
-        self.future = FutureIndex.from_dataset(dataset, future_len)
+        self.future = FutureIndex.from_dataset(dataset, self.future_max_len)
         # Every process builds the same index: DDP need not broadcast it at each step.
         self._ddp_params_and_buffers_to_ignore = ["future.items", "future.end"]
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
@@ -74,16 +77,22 @@ class DisenSeqRec(SequentialRecommender):
         return phi, mass, self.gather_indexes(z, (item_seq_len - 1).clamp(min=0))
 
     def score(self, phi, last, items):
-        """Scores [B, N] of all N items [N, H] for each row's intentions phi [B, K, H] and last z [B, H]."""
-        intent_scores = phi @ items.t()  # [B, K, N]
-        scores = losses.aggregate_scores(intent_scores, self.aggregation, dim=1)  # [B, N]
-        return scores + last @ items.t() if self.score_last else scores
+        """Scores [B, N] of items [N, H] (or [B, N, H]: N items per row) for intentions phi [B, K, H]
+        and last z [B, H].
+
+        With ``score_last``, agg_k <phi_k, e_j> + <z_t, e_j> = agg_k <phi_k + z_t, e_j> for max and
+        logsumexp alike (a term shared by the K scores moves out of both), so one product does both.
+        """
+        if self.score_last:
+            phi = phi + last.unsqueeze(1)  # [B, K, H]
+        intent_scores = phi @ items.transpose(-1, -2)  # [B, K, N]
+        return losses.aggregate_scores(intent_scores, self.aggregation, dim=1)  # [B, N]
 
     def seq2seq_weight(self):
         """s2s_weight, ramped linearly over the first ``s2s_warmup_steps`` training steps."""
-        if self.warmup_steps <= 0:
+        if self.s2s_warmup_steps <= 0:
             return self.s2s_weight
-        return self.s2s_weight * torch.clamp(self.train_steps / self.warmup_steps, max=1.0)
+        return self.s2s_weight * torch.clamp(self.train_steps / self.s2s_warmup_steps, max=1.0)
 
     def seq2seq_terms(self, interaction, phi, mass):
         """Per-(row, intention) seq2seq losses [B, K], which of them the mask keeps [B, K] (bool), and
@@ -91,17 +100,21 @@ class DisenSeqRec(SequentialRecommender):
 
         phi [B, K, H] and mass [B, K] are the earlier sequences' intention vectors and assignment mass.
         """
-        future_seq, future_len = self.future(interaction[self.USER_ID], interaction[FUTURE_POSITION_FIELD])
-        future_phi, future_mass, _ = self.forward(future_seq, future_len, self.future_side)  # [B, K, H], [B, K]
+        users = interaction[self.USER_ID]  # [B]
+        future_seq, future_len = self.future(users, interaction[FUTURE_POSITION_FIELD])  # [B, F], [B]
+        side = IntentionLayer.EARLIER if self.share_bias else IntentionLayer.FUTURE
+        future_phi, future_mass, _ = self.forward(future_seq, future_len, side)  # [B, K, H], [B, K]
         valid = future_len > 0  # [B]
         earlier, future = self.projection(phi), self.projection(future_phi)
+        # Other rows of the same user have overlapping futures: optionally not counted as negatives.
+        groups = None if self.s2s_same_user_negatives else users
         # The mass mask is known before the losses: only the kept pairs' losses are computed.
-        anchors = losses.mass_mask(mass, future_mass, valid, self.keep_ratio) if self.mask_by == "mass" else None
-        per_intent = losses.seq2seq_infonce(earlier, future, valid, self.s2s_temperature, anchors)  # [B, K]
-        if self.symmetric:  # also the future predicting the earlier sequence
-            backward = losses.seq2seq_infonce(future, earlier, valid, self.s2s_temperature, anchors)
+        anchors = losses.mass_mask(mass, future_mass, valid, self.lambda_) if self.s2s_mask == "mass" else None
+        per_intent = losses.seq2seq_infonce(earlier, future, valid, self.s2s_temperature, anchors, groups)  # [B, K]
+        if self.s2s_symmetric:  # also the future predicting the earlier sequence
+            backward = losses.seq2seq_infonce(future, earlier, valid, self.s2s_temperature, anchors, groups)
             per_intent = (per_intent + backward) / 2
-        keep = anchors if anchors is not None else losses.confidence_mask(per_intent, valid, self.keep_ratio)
+        keep = anchors if anchors is not None else losses.confidence_mask(per_intent, valid, self.lambda_)
         return per_intent, keep, earlier, future
 
     def calculate_loss(self, interaction):
@@ -118,10 +131,8 @@ class DisenSeqRec(SequentialRecommender):
 
     def predict(self, interaction):
         phi, _, last = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
-        items = self.item_embedding(interaction[self.ITEM_ID])  # [B, H]
-        intent_scores = (phi * items.unsqueeze(1)).sum(-1)  # [B, K]
-        scores = losses.aggregate_scores(intent_scores, self.aggregation)  # [B]
-        return scores + (last * items).sum(-1) if self.score_last else scores
+        items = self.item_embedding(interaction[self.ITEM_ID]).unsqueeze(1)  # [B, 1, H]
+        return self.score(phi, last, items).squeeze(1)  # [B]
 
     def full_sort_predict(self, interaction):
         phi, _, last = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])

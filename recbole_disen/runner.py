@@ -19,7 +19,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, protocols
+from recbole_disen import checkpoint, compat, datacheck, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError
 from recbole_disen.trainer import DisenTrainer
@@ -52,6 +52,20 @@ def build_dataset(config):
     return dataset
 
 
+def build_model(config, train_dataset):
+    """The configured model on its device, padding-free where that is exact and switched on."""
+    try:
+        model = get_model(config["model"])(config, train_dataset).to(config["device"])
+    except UserError:
+        raise
+    except CONFIG_ERRORS as error:
+        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
+    if config["padding_free"] and padding.supports(config["model"]):
+        padding.enable(model)
+    compat.disable_anomaly_detection()
+    return model
+
+
 def build(config, logger=None):
     """(dataset, train, valid, test, model) ready to train, seeded as RecBole seeds them."""
     init_seed(config["seed"], config["reproducibility"])
@@ -60,13 +74,7 @@ def build(config, logger=None):
         logger.info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    try:
-        model = get_model(config["model"])(config, train_data.dataset).to(config["device"])
-    except UserError:
-        raise
-    except CONFIG_ERRORS as error:
-        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
-    compat.disable_anomaly_detection()
+    model = build_model(config, train_data.dataset)
     return dataset, train_data, valid_data, test_data, model
 
 
@@ -87,6 +95,7 @@ def _peak_memory(device):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, "cpu"
 
 
+@compat.quiet_recbole_warnings()
 def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=None, *, cmd_config=None,
         time_budget=None, show_progress=None, saved=True, resume=None):
     """Train with early stopping, test the best checkpoint, and return the results as plain data."""
@@ -121,7 +130,8 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     tested_best = saved and os.path.isfile(trainer.saved_model_file)
     tests = protocols.test_both(trainer, train_data, test_data, seen, load_best_model=tested_best,
                                 show_progress=progress)
-    logger.info(set_color("best valid ", "yellow") + f": {dict(best_valid_result or {})}")
+    best_valid_result = {k: float(v) for k, v in (best_valid_result or {}).items()}
+    logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
     logger.info(set_color("test result", "yellow") + f": {tests['test_result_recbole']}")
     if tests["test_result_unseen"] is not None:
         logger.info(set_color("test result, seen items removed", "yellow") + f": {tests['test_result_unseen']}")
@@ -133,7 +143,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "seed": config["seed"],
         "valid_metric": config["valid_metric"].lower(),
         "best_valid_score": float(best_valid_score),
-        "best_valid_result": {k: float(v) for k, v in (best_valid_result or {}).items()},
+        "best_valid_result": best_valid_result,
         **tests,
         "history": trainer.history,
         "best_epoch": trainer.best_epoch,

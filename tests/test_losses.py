@@ -27,6 +27,35 @@ def test_infonce_other_intentions_of_the_same_row_are_negatives():
     assert got[0, 1].item() == pytest.approx(math.log(2), abs=1e-6)
 
 
+def test_infonce_without_same_user_negatives_by_hand():
+    # Rows 0 and 1 belong to user 7, row 2 to user 9; K = 1, temperature 1.
+    earlier = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]]])  # [B=3, K=1, H=2]
+    future = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]], [[0.0, 1.0]]])
+    valid = torch.tensor([True, True, True])
+    got = losses.seq2seq_infonce(earlier, future, valid, 1.0, groups=torch.tensor([7, 7, 9]))
+    # row 0: candidates its own (logit 1) and row 2's (0) -> log(e + 1) - 1
+    # row 1: candidates its own (1) and row 2's (1) -> log(2e) - 1 = log 2
+    # row 2: every row is another user's: logits [1, 2, 1], positive 1 -> log(2e + e^2) - 1
+    assert got[:, 0].tolist() == pytest.approx(
+        [math.log(math.e + 1) - 1, math.log(2), math.log(2 * math.e + math.e**2) - 1], abs=1e-6
+    )
+    with_them = losses.seq2seq_infonce(earlier, future, valid, 1.0)
+    assert with_them[0, 0].item() == pytest.approx(math.log(math.e + math.e + 1) - 1, abs=1e-6)
+
+
+def test_infonce_same_user_exclusion_keeps_the_rows_own_intentions():
+    earlier = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # [B=1, K=2, H=2]
+    future = torch.tensor([[[2.0, 0.0], [0.0, 0.0]]])
+    plain = losses.seq2seq_infonce(earlier, future, torch.tensor([True]), 2.0)
+    grouped = losses.seq2seq_infonce(earlier, future, torch.tensor([True]), 2.0, groups=torch.tensor([3]))
+    assert torch.allclose(plain, grouped)
+    anchors = torch.tensor([[True, False]])
+    assert torch.allclose(
+        losses.seq2seq_infonce(earlier, future, torch.tensor([True]), 2.0, anchors, torch.tensor([3])),
+        torch.where(anchors, plain, 0.0),
+    )
+
+
 def test_infonce_rows_without_future_are_neither_anchor_nor_negative():
     earlier = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])
     future = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]]])

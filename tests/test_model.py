@@ -47,7 +47,10 @@ def test_weight_zero_encodes_no_future(tiny_settings, monkeypatch):
     assert seq2seq.item() == 0.0 and torch.isfinite(seq2item)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"aggregation": "logsumexp"}, {"score_last": True}])
+@pytest.mark.parametrize("overrides", [
+    {"score_last": False}, {"score_last": False, "aggregation": "logsumexp"},
+    {"score_last": True}, {"score_last": True, "aggregation": "logsumexp"},
+])
 def test_predict_equals_full_sort_predict_at_the_test_items(tiny_settings, overrides):
     _, test, model = built_model(tiny_settings, **overrides)
     model.eval()
@@ -63,6 +66,7 @@ def test_predict_equals_full_sort_predict_at_the_test_items(tiny_settings, overr
     {"n_intents": 1}, {"lambda": 1.0}, {"s2s_warmup_steps": 3}, {"future_max_len": 1},
     {"s2s_symmetric": True, "share_bias": True},
     {"s2s_mask": "mass"},
+    {"s2s_same_user_negatives": False},
     {"MAX_ITEM_LIST_LENGTH": 3},  # sequences longer than the maximum length
 ])
 def test_losses_and_scores_stay_finite(tiny_settings, overrides):
@@ -90,3 +94,17 @@ def test_warmup_ramps_the_weight(tiny_settings):
     assert model.seq2seq_weight().item() == pytest.approx(0.5)
     model.train_steps.fill_(10)
     assert model.seq2seq_weight().item() == pytest.approx(2.0)
+
+
+def test_same_user_rows_are_left_out_of_the_negatives(tiny_settings):
+    train, _, model = built_model(tiny_settings, s2s_weight=1.0, s2s_same_user_negatives=False)
+    model.eval()  # no dropout: both calls encode the same futures
+    batch = next(iter(train))
+    assert len(batch["user_id"].unique()) < len(batch)  # the batch holds several rows of a user
+    with torch.no_grad():
+        phi, mass, _ = model.forward(batch[model.ITEM_SEQ], batch[model.ITEM_SEQ_LEN])
+        without = model.seq2seq_terms(batch, phi, mass)[0]
+        model.s2s_same_user_negatives = True
+        with_them = model.seq2seq_terms(batch, phi, mass)[0]
+    # Fewer negatives can only lower each InfoNCE loss; rows whose user has other rows get strictly lower.
+    assert (without <= with_them + 1e-6).all() and (without < with_them - 1e-6).any()

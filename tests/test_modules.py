@@ -61,7 +61,10 @@ def test_mass_is_the_pooling_weight_of_each_intention():
 def test_encoder_is_causal_and_ignores_padding_length():
     torch.manual_seed(0)
     emb = torch.nn.Embedding(10, 8, padding_idx=0)
-    enc = SequenceEncoder(emb, 8, 2, 1, 8, 16, 0.0, 0.0, "gelu", 1e-12).eval()
+    enc = SequenceEncoder(
+        item_embedding=emb, max_len=8, n_layers=2, n_heads=1, hidden_size=8, inner_size=16,
+        hidden_dropout_prob=0.0, attn_dropout_prob=0.0, hidden_act="gelu", layer_norm_eps=1e-12,
+    ).eval()
     short = enc(torch.tensor([[3, 4, 5, 0]]))
     long = enc(torch.tensor([[3, 4, 5, 0, 0, 0, 0, 0]]))
     assert torch.allclose(short[:, :3], long[:, :3], atol=1e-6)

@@ -153,3 +153,13 @@ def test_settings_the_model_cannot_use_are_one_line(tiny_settings, capsys):
     code = cli.main(["--model=SASRec", "--dataset=tiny", *args(tiny_settings), "--n_heads=3"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: cannot build model SASRec with these settings") and err.count("\n") == 1
+
+
+def test_a_run_logs_plain_numbers_and_no_recbole_warnings(tiny_settings, caplog, recwarn):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    result = run("DisenSeqRec", "tiny", config_dict={**tiny_settings, "epochs": 1})
+    assert result["test_result"]["ndcg@10"] > 0
+    assert "np.float64" not in caplog.text and "test result" in caplog.text
+    assert not [w for w in recwarn if "GradScaler" in str(w.message) or "not writable" in str(w.message)]

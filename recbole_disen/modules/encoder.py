@@ -20,7 +20,7 @@ def causal_padding_mask(item_seq):
 class SequenceEncoder(nn.Module):
     """Gives z_i for each position of an item sequence (the paper's Transformer, Sec. 3)."""
 
-    def __init__(self, item_embedding, max_len, n_layers, n_heads, hidden_size, inner_size,
+    def __init__(self, *, item_embedding, max_len, n_layers, n_heads, hidden_size, inner_size,
                  hidden_dropout_prob, attn_dropout_prob, hidden_act, layer_norm_eps):
         super().__init__()
         self.item_embedding = item_embedding

@@ -21,7 +21,7 @@ class IntentionLayer(nn.Module):
 
     EARLIER, FUTURE = 0, 1
 
-    def __init__(self, hidden_size, n_intents, max_len, temperature, layer_norm_eps):
+    def __init__(self, *, hidden_size, n_intents, max_len, temperature, layer_norm_eps):
         super().__init__()
         self.temperature = temperature
         self.scale = 1.0 / math.sqrt(hidden_size)

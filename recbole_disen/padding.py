@@ -1,0 +1,80 @@
+"""Padding-free forward passes for sequential models whose output does not depend on padding.
+
+RecBole stores every row left-aligned and padded to ``MAX_ITEM_LIST_LENGTH``; on the Amazon datasets
+a row holds about 8 items of the 50 slots, so most of a forward pass is spent on padding. For a model
+whose output for a row depends only on the row's real items (causal or masked attention, a causal
+RNN, padding-masked pooling), cutting the padding is exact: the rows of a batch are grouped by length
+into a few buckets, each bucket is cut to its longest row, and the outputs are put back in the batch's
+order. The batch, the loss and the optimiser step stay RecBole's; only the wasted work goes.
+
+The loop below runs once per length bucket (at most ``len(BUCKET_EDGES) + 1`` times a batch), never
+once per row.
+"""
+
+import functools
+
+import torch
+
+# Bucket upper edges: rows of length 1-2, 3-4, 5-6, 7-8, 9-12, 13-16, 17-24, 25-32, 33-48, 49+.
+# Each bucket's rows are cut to its longest row, so at most about a third of a bucket is padding.
+BUCKET_EDGES = (2, 4, 6, 8, 12, 16, 24, 32, 48)
+
+# Models whose forward(item_seq, item_seq_len, ...) gives the same output for a row however much
+# padding follows it (each checked against the padded path in tests/test_padding.py). Not here:
+# BERT4Rec writes a mask token after the last item (it needs one more slot); Caser, LightSANs and
+# FEARec assume a fixed length; STAMP averages every slot's embedding and RecBole's initialisation
+# makes the padding item's embedding non-zero, so its output depends on the padding; models with
+# feature sequences (SASRecF, GRU4RecF, FDSA) carry other padded fields. Those run as RecBole ships them.
+EXACT_MODELS = frozenset({"DisenSeqRec", "SASRec", "GRU4Rec", "NARM"})
+
+
+def supports(model_name):
+    """Whether the model gets padding-free batches."""
+    return model_name in EXACT_MODELS
+
+
+def enable(model):
+    """Make ``model.forward`` padding-free (an instance attribute: the class is left untouched)."""
+    model.forward = functools.partial(bucketed_forward, model.forward)
+    return model
+
+
+def _take(output, rows):
+    """Rows of a tensor or of each tensor of a tuple."""
+    if isinstance(output, tuple):
+        return tuple(part[rows] for part in output)
+    return output[rows]
+
+
+def _cat(outputs):
+    if isinstance(outputs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outputs))
+    return torch.cat(outputs)
+
+
+def bucketed_forward(forward, item_seq, item_seq_len, *args, **kwargs):
+    """``forward(item_seq, item_seq_len, ...)`` run per length bucket on the cut rows; same result.
+
+    item_seq [B, L] left-aligned, 0-padded; item_seq_len [B] (0 allowed: such a row gets one slot).
+    ``forward`` must return a tensor or a tuple of tensors whose first dimension is the row.
+    """
+    width = item_seq.size(1)
+    length = item_seq_len.clamp(min=1, max=width)  # [B]
+    edges = torch.tensor(BUCKET_EDGES, device=length.device)
+    bucket = torch.bucketize(length, edges)  # [B], bucket b holds lengths in (edges[b-1], edges[b]]
+    n_buckets = len(BUCKET_EDGES) + 1
+    longest = torch.zeros(n_buckets, dtype=length.dtype, device=length.device).scatter_reduce(
+        0, bucket, length, reduce="amax"
+    )  # [n_buckets], 0 for an empty bucket
+    counts = torch.bincount(bucket, minlength=n_buckets)  # [n_buckets]
+    counts, longest = counts.tolist(), longest.tolist()  # one read back from the device per batch
+    if max(counts) == len(length) and max(longest) == width:  # one bucket, already as long as the rows
+        return forward(item_seq, item_seq_len, *args, **kwargs)
+    order = torch.argsort(bucket, stable=True)  # [B], rows grouped by bucket
+    outputs = [
+        forward(item_seq[rows, :cut], item_seq_len[rows], *args, **kwargs)
+        for rows, cut in zip(order.split(counts), longest) if cut > 0
+    ]
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order), device=order.device)  # [B], back to the batch's order
+    return _take(_cat(outputs), inverse)
