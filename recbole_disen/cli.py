@@ -3,6 +3,8 @@
     recbole-disen [--model=M] [--dataset=D] [--config_files="a.yaml b.yaml"] [--resume=PATH] [--key=value ...]
     recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME]
     recbole-disen bench --datasets=... [--models=...] [--seeds=...] ...
+    recbole-disen recommend CHECKPOINT --users u1,u2 [--k 10]
+    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png]
 
 Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a setting, and
 ``--nproc``, ``--world_size``, ``--ip``, ``--port``, ``--group_offset`` start distributed training.
@@ -99,6 +101,11 @@ def dispatch(argv):
         from recbole_disen import recommend
 
         return recommend.cli(argv[1:])
+    if argv and argv[0] == "intentions":
+        from recbole_disen import intention_report
+
+        sys.stdout.write(intention_report.run(argv[1:]))
+        return 0
     if argv and argv[0] in ("-h", "--help"):
         sys.stdout.write(__doc__)
         return 0

@@ -15,7 +15,7 @@ import yaml
 from recbole.config import Config
 from recbole.utils import get_model as recbole_get_model
 
-from recbole_disen import compat
+from recbole_disen import compat, horizon
 from recbole_disen.errors import UserError
 
 # Settings that RecBole 1.2.1 reads in its code but declares in none of its yaml files.
@@ -183,6 +183,7 @@ class DisenConfig(Config):
                     "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "
                     "so nothing is masked (use s2s_mask 'loss')"
                 )
+        horizon.check_settings(model, merged)
         if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
             raise UserError(
                 "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~ "

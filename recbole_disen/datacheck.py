@@ -136,15 +136,24 @@ def check_split(config, dataset):
     if "LS" not in split:
         return
     needed = (3 if split["LS"] == "valid_and_test" else 2) + (config["MODEL_TYPE"] == ModelType.SEQUENTIAL)
+    drop_short_users(config, dataset, needed, "leave-one-out")
+
+
+def drop_short_users(config, dataset, needed, protocol):
+    """Drop, and say, the users with fewer than ``needed`` interactions, which ``protocol`` cannot split.
+
+    Returns the number of users dropped; a dataset with no user left is a UserError.
+    """
     users = dataset.inter_feat[dataset.uid_field]
     counts = users.value_counts()
     short = counts.index[counts < needed]
     if len(short) == len(counts):
-        raise UserError(f"no user of dataset '{config['dataset']}' has {needed} or more interactions, which leave-one-out needs")
+        raise UserError(f"no user of dataset '{config['dataset']}' has {needed} or more interactions, which {protocol} needs")
     if len(short):
         dropped = users.isin(short)
         dataset.inter_feat = dataset.inter_feat[~dropped].reset_index(drop=True)
         getLogger().warning(
             f"dropped {len(short)} users with fewer than {needed} interactions "
-            f"({int(dropped.sum())} interactions): leave-one-out needs {needed} per user"
+            f"({int(dropped.sum())} interactions): {protocol} needs {needed} per user"
         )
+    return len(short)

@@ -121,15 +121,16 @@ class RankingLog:
 def test_both(trainer, train_data, test_data, seen, load_best_model, show_progress):
     """Test the trained model under RecBole's protocol and, with ``seen``, under the second one: two
     passes over the test rows, one training. Returns the run's test keys: those of the protocol in
-    force (``test_result``, ``test_user_ids``, ``test_user_ndcg@10``, ``test_eval_seconds``), each
-    protocol's result, per-user NDCG@10 (aligned with ``test_user_ids``) and beyond-accuracy metrics
-    (``_recbole``, ``_unseen``; None where it does not apply), the share of RecBole's top 10 that the
-    users already had (``test_seen_share@10``) and the test targets the users had before."""
+    force (``test_result``, ``test_user_ids``, ``test_user_ndcg@10``, ``test_user_horizon_ndcg@10``,
+    ``test_eval_seconds``); each protocol's result, per-user NDCG@10 and horizon NDCG@10 (aligned
+    with ``test_user_ids``) and beyond-accuracy metrics (suffixes ``_recbole``, ``_unseen``; None
+    where it does not apply); the share of RecBole's top 10 that the users already had
+    (``test_seen_share@10``) and how many test targets the users had before (``test_targets_seen``)."""
     item_counts = metrics.train_item_counts(train_data)
     out, passes = {}, {}
     for name, exclude in (("recbole", False), ("unseen", True)):
         if exclude and seen is None:
-            out.update({f"test_result_{name}": None, f"test_user_ndcg@10_{name}": None, f"test_beyond_{name}": None})
+            out.update({f"test_{key}_{name}": None for key in ("result", "user_ndcg@10", "beyond", "user_horizon_ndcg@10")})
             continue
         start = time.time()
         # the best checkpoint is loaded once, by the first pass
@@ -140,6 +141,8 @@ def test_both(trainer, train_data, test_data, seen, load_best_model, show_progre
         out[f"test_result_{name}"] = {key: float(value) for key, value in result.items()}
         out[f"test_user_ndcg@10_{name}"] = [float(x) for x in ndcg] if ndcg is not None else []
         out[f"test_beyond_{name}"] = metrics.beyond_accuracy(trainer.ranking.items(), item_counts, trainer.config)
+        horizon_ndcg = trainer.horizon.user_ndcg() if trainer.horizon else []
+        out[f"test_user_horizon_ndcg@10_{name}"] = [float(x) for x in horizon_ndcg]
         if not exclude:
             out["test_seen_share@10"] = trainer.ranking.seen_share()
             out["test_targets_seen"] = trainer.ranking.targets_seen()
@@ -155,6 +158,7 @@ def test_both(trainer, train_data, test_data, seen, load_best_model, show_progre
         "test_result": out[f"test_result_{in_force}"],
         "test_user_ids": users.tolist(),
         "test_user_ndcg@10": out[f"test_user_ndcg@10_{in_force}"],
+        "test_user_horizon_ndcg@10": out[f"test_user_horizon_ndcg@10_{in_force}"],
         "test_eval_seconds": seconds,
         **out,
     }

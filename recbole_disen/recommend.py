@@ -17,7 +17,7 @@ import torch
 from recbole.data.interaction import Interaction
 from recbole.model.abstract_recommender import SequentialRecommender
 
-from recbole_disen import checkpoint, config as disen_config, runner
+from recbole_disen import checkpoint, config as disen_config, item_names, runner
 from recbole_disen.errors import UserError, one_line
 
 # Stored settings that RecBole's Config refuses to take back as input: with ``local_rank`` present it
@@ -151,7 +151,7 @@ def recommend(model, dataset, test_data, raw_user_ids, k=10):
     device = next(model.parameters()).device
     interaction = history_batch(model, test_data, user_ids, raw_user_ids).to(device)
     scores, items, intentions = top_items(model, interaction, min(k, dataset.item_num - 1))
-    raw_items = dataset.id2token(dataset.iid_field, items.cpu())  # [B, k] of str
+    raw_items = dataset.id2token(dataset.iid_field, items.cpu().numpy())  # [B, k] of str (a tensor of one item would give one str)
     scores = scores.cpu().tolist()
     intentions = intentions.cpu().tolist() if intentions is not None else [[None] * len(row) for row in scores]
     return [
@@ -160,14 +160,14 @@ def recommend(model, dataset, test_data, raw_user_ids, k=10):
     ]
 
 
-def format_recommendations(recommendations):
-    """The CLI's text: ``user <raw>`` and then one line per recommended item."""
+def format_recommendations(recommendations, names=None):
+    """The CLI's text: ``user <raw>`` and then one line per recommended item, named where ``names`` has it."""
     lines = []
     for user, items in recommendations:
         lines.append(f"user {user}")
         for rank, (item, score, intention) in enumerate(items, start=1):
             why = f"  intention {intention}" if intention is not None else ""
-            lines.append(f"  {rank}. item {item}  score {score:.4f}{why}")
+            lines.append(f"  {rank}. item {item_names.label(item, names or {})}  score {score:.4f}{why}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -190,6 +190,8 @@ def cli(argv):
     users = [user.strip() for user in args.users.split(",") if user.strip()]
     if not users:
         raise UserError("--users needs at least one user id, e.g. --users u1,u2")
-    _, dataset, model, test_data = load_model(args.checkpoint, args.data_path)
-    sys.stdout.write(format_recommendations(recommend(model, dataset, test_data, users, args.k)))
+    config, dataset, model, test_data = load_model(args.checkpoint, args.data_path)
+    recommendations = recommend(model, dataset, test_data, users, args.k)
+    names = item_names.read(config, wanted=[item for _, items in recommendations for item, _, _ in items])
+    sys.stdout.write(format_recommendations(recommendations, names))
     return 0

@@ -19,7 +19,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, padding, protocols
+from recbole_disen import checkpoint, compat, datacheck, horizon, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError
 from recbole_disen.trainer import DisenTrainer
@@ -42,6 +42,8 @@ def build_dataset(config):
     """RecBole's dataset for the model; sequential models get the pandas-3-safe SequentialDataset."""
     with datacheck.readable_errors(config):
         datacheck.ensure_inter_file(config)
+        if config["horizon"]:
+            return horizon.HorizonDataset(config)  # its own split; drops the users too short for it
         if config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
             recbole.data.dataset, config["model"] + "Dataset"
         ):
@@ -145,6 +147,8 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "best_valid_score": float(best_valid_score),
         "best_valid_result": best_valid_result,
         **tests,
+        "horizon": config["horizon"],
+        "horizon_dropped_users": getattr(train_data.dataset, "horizon_dropped_users", 0),
         "history": trainer.history,
         "best_epoch": trainer.best_epoch,
         "epochs_run": len(trainer.history),

@@ -15,6 +15,7 @@ from recbole.trainer import Trainer
 from recbole.utils import calculate_valid_score
 
 from recbole_disen import checkpoint
+from recbole_disen.horizon_metrics import HorizonRecorder
 from recbole_disen.protocols import RankingLog
 
 
@@ -44,6 +45,7 @@ class DisenTrainer(Trainer):
     def __init__(self, config, model, time_budget=None):
         super().__init__(config, model)
         self.evaluator = RecordingEvaluator(config)
+        self.horizon = HorizonRecorder(config) if config["horizon"] else None
         self.time_budget = time_budget
         stem, extension = os.path.splitext(os.path.abspath(self.saved_model_file))
         self.saved_model_file = stem + extension
@@ -170,6 +172,8 @@ class DisenTrainer(Trainer):
         interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
         self.eval_users.append(interaction[self.config["USER_ID_FIELD"]].cpu())
         scores = self.ranking.observe(interaction, scores, positive_i)
+        if self.horizon:
+            self.horizon.collect(interaction, scores)
         return interaction, scores, positive_u, positive_i
 
     def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False, seen=None,
@@ -183,7 +187,12 @@ class DisenTrainer(Trainer):
             self.load_best(model_file)
         self.eval_users = []
         self.ranking = RankingLog(seen, exclude_seen)
-        return super().evaluate(eval_data, False, None, show_progress)
+        if self.horizon:
+            self.horizon.reset()
+        result = super().evaluate(eval_data, False, None, show_progress)
+        if self.horizon and result is not None:
+            result.update(self.horizon.result())
+        return result
 
     def user_ndcg(self):
         """(user ids, NDCG@10) of the last evaluation, aligned."""

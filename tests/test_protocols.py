@@ -8,7 +8,7 @@ import torch
 
 from recbole_disen import metrics, protocols
 from recbole_disen.errors import UserError
-from recbole_disen.runner import build, build_config
+from recbole_disen.runner import build, build_config, run
 from recbole_disen.trainer import DisenTrainer
 from conftest import TINY, write_inter
 
@@ -134,3 +134,15 @@ def test_training_counts_on_hand_written_data(splits):
     # training sequences: a i1-i4, b i7 i8, c i3 i1, d i10 i11 (the last two items are held out)
     assert by_token == {"i1": 2, "i2": 1, "i3": 2, "i4": 1, "i5": 0, "i6": 0, "i7": 1, "i8": 1, "i9": 0,
                         "i10": 1, "i11": 1, "i12": 0, "i13": 0}
+
+
+def test_horizon_scores_follow_each_protocol(tiny_settings, tmp_path, monkeypatch):
+    """With horizon 1 the horizon is the next item: each pass's horizon NDCG@10 is its next-item NDCG@10."""
+    monkeypatch.chdir(tmp_path)
+    result = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1, "horizon": 1, "eval_exclude_seen": True,
+                                                "valid_metric": "horizon_ndcg@10"})
+    for name in ("recbole", "unseen"):
+        assert result[f"test_user_horizon_ndcg@10_{name}"] == pytest.approx(result[f"test_user_ndcg@10_{name}"], abs=1e-9)
+        assert result[f"test_result_{name}"]["horizon_ndcg@10"] == result[f"test_result_{name}"]["ndcg@10"]
+    assert result["test_result_unseen"]["ndcg@10"] > result["test_result_recbole"]["ndcg@10"]
+    assert result["test_user_horizon_ndcg@10"] == result["test_user_horizon_ndcg@10_unseen"]

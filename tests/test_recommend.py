@@ -118,6 +118,13 @@ def test_recommend_gives_k_distinct_known_items_with_intentions(loaded):
         assert all(0 <= intention < config["n_intents"] for _, _, intention in items)
 
 
+def test_one_user_and_one_item_is_still_a_list(loaded):
+    _, dataset, model, test_data = loaded
+    full = recommend.recommend(model, dataset, test_data, ["u2"], k=3)
+    [(user, items)] = recommend.recommend(model, dataset, test_data, ["u2"], k=1)
+    assert user == "u2" and items == full[0][1][:1]
+
+
 def test_recommend_rejects_unknown_users(loaded):
     _, dataset, model, test_data = loaded
     with pytest.raises(UserError, match=r"unknown user id\(s\) 'nobody', '\[PAD\]'.*tiny's \.inter file"):
