@@ -22,6 +22,7 @@ from recbole.utils import init_seed
 
 from recbole_disen import compat
 from recbole_disen.cli import parse_run_args
+from recbole_disen.future import tag_training_rows
 from recbole_disen.runner import build, build_config, build_model, environment
 from step_profile import parse_variants, synchronize
 
@@ -35,6 +36,7 @@ def main(argv):
         configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
                    for name, overrides in variants]
         _, train, valid, _, _ = build(configs[0])
+        tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
         for (model_name, overrides), config in zip(variants, configs):
             init_seed(config["seed"], config["reproducibility"])
             model = build_model(config, train.dataset)

@@ -115,7 +115,7 @@ def measure(args):
     """Run the three stages on one dataset; returns the results as plain data."""
     from recbole.data import data_preparation
 
-    from recbole_disen.future import FUTURE_POSITION_FIELD, FutureIndex
+    from recbole_disen.future import FUTURE_POSITION_FIELD, FutureIndex, tag_training_rows
     from recbole_disen.runner import build_config, build_dataset, environment
 
     stages = Stages()
@@ -129,6 +129,7 @@ def measure(args):
     train_data, valid_data, test_data = data_preparation(config, dataset)
     stages.end("b2_split_loaders")
     max_len = config["future_max_len"] or config["MAX_ITEM_LIST_LENGTH"]
+    tag_training_rows(train_data.dataset)
     index = FutureIndex.from_dataset(train_data.dataset, max_len)
     stages.end("c_disen_index")
     train = train_data.dataset.inter_feat

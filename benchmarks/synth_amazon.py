@@ -24,11 +24,12 @@ writes ``/tmp/scale/synth-1m/synth-1m.inter`` (temporary file, then ``os.replace
 
 import argparse
 import os
-import tempfile
 import time
 
 import numpy as np
 import pandas as pd
+
+from recbole_disen.files import atomic_open
 
 USER_EXPONENT = 1.35  # tail of the user sequence lengths
 MAX_USER_LENGTH = 5000  # longest user sequence
@@ -117,20 +118,11 @@ def encode_rows(frame):
 
 def write_inter(frame, out_dir, name):
     """Write ``out_dir/name/name.inter`` atomically; returns its path."""
-    folder = os.path.join(out_dir, name)
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{name}.inter")
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(temporary, 0o644)
-        with os.fdopen(handle, "wb") as f:
-            f.write(HEADER.encode())
-            for start in range(0, len(frame), CHUNK_ROWS):
-                f.write(encode_rows(frame.iloc[start:start + CHUNK_ROWS]).tobytes())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    path = os.path.join(out_dir, name, f"{name}.inter")
+    with atomic_open(path) as f:
+        f.write(HEADER.encode())
+        for start in range(0, len(frame), CHUNK_ROWS):
+            f.write(encode_rows(frame.iloc[start:start + CHUNK_ROWS]).tobytes())
     return path
 
 

@@ -6,14 +6,13 @@ default. Here the settings are stored as plain data (enums and devices as string
 """
 
 import enum
-import os
 import pickle
-import tempfile
 import warnings
 
 import numpy as np
 import torch
 
+from recbole_disen import files
 from recbole_disen.errors import UserError, one_line
 
 FORMAT = "recbole_disen.checkpoint/1"
@@ -40,17 +39,8 @@ def plain(value):
 
 def save_atomic(state, path):
     """torch.save to a temporary file in the same folder, then rename it onto ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with files.atomic_open(path) as stream:
+        torch.save(state, stream)
 
 
 def read(path):

@@ -94,9 +94,9 @@ def dispatch(argv):
 
         return prepare.cli(argv[1:])
     if argv and argv[0] == "bench":
-        from recbole_disen import bench
+        from recbole_disen.bench.command import main
 
-        return bench.main(argv[1:])
+        return main(argv[1:])
     if argv and argv[0] == "recommend":
         from recbole_disen import recommend
 

@@ -1,13 +1,16 @@
 """RecBole's Config with this plugin's yaml files, and settings that fail loudly when wrong.
 
-As in RecBole-GNN: ``get_model`` knows DisenSeqRec and falls back to RecBole for every other model,
+As in RecBole-GNN: ``get_model`` knows this plugin's models and falls back to RecBole for every other model,
 so baselines run through the same runner with the same fixes.
 """
 
 import difflib
 import functools
 import glob
+import importlib
+import importlib.util
 import os
+import pkgutil
 from importlib import resources
 
 import recbole
@@ -16,7 +19,7 @@ from recbole.config import Config
 from recbole.utils import get_model as recbole_get_model
 
 from recbole_disen import compat, horizon
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, one_line
 
 # Settings that RecBole 1.2.1 reads in its code but declares in none of its yaml files.
 RECBOLE_CODE_KEYS = {
@@ -35,22 +38,36 @@ def properties_dir():
         return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
 
 
-def get_model(name):
-    """DisenSeqRec, or any RecBole model by name (with RecBole's import-time anomaly mode undone)."""
-    if name == "DisenSeqRec":
-        from recbole_disen.model import DisenSeqRec
+# This plugin's models: name -> the module that defines the class of that name.
+PLUGIN_MODELS = {"DisenSeqRec": "recbole_disen.model"}
 
-        return DisenSeqRec
-    model_files = glob.glob(os.path.join(os.path.dirname(recbole.__file__), "model", "*", "*.py"))
-    names = {os.path.splitext(os.path.basename(f))[0] for f in model_files} - {"__init__"}
+
+def recbole_model_files():
+    """The module names of RecBole's models (``sasrec``, ``bert4rec``, ...), found without importing them:
+    importing a model module imports its optional packages (and some switch on anomaly detection)."""
+    model_package = importlib.import_module("recbole.model")
+    names = set()
+    for package in pkgutil.iter_modules(model_package.__path__):
+        if package.ispkg:
+            location = importlib.util.find_spec(f"recbole.model.{package.name}").submodule_search_locations
+            names |= {module.name for module in pkgutil.iter_modules(location)}
+    return names - {"__init__"}
+
+
+def get_model(name):
+    """A model of this plugin, or any RecBole model by name (with RecBole's import-time anomaly mode undone)."""
+    if name in PLUGIN_MODELS:
+        return getattr(importlib.import_module(PLUGIN_MODELS[name]), name)
+    names = recbole_model_files()
     if name.lower() not in names:  # checked first: RecBole's own lookup imports optional packages
-        hint = difflib.get_close_matches(name.lower(), names | {"disenseqrec"}, n=1)
+        hint = difflib.get_close_matches(name.lower(), names | {model.lower() for model in PLUGIN_MODELS}, n=1)
         did_you_mean = f" (did you mean a model file '{hint[0]}'?)" if hint else ""
-        raise UserError(f"unknown model '{name}'{did_you_mean}: use DisenSeqRec or a RecBole model name such as SASRec")
+        plugin_models = ", ".join(PLUGIN_MODELS)
+        raise UserError(f"unknown model '{name}'{did_you_mean}: use {plugin_models} or a RecBole model name such as SASRec")
     try:
         model_class = recbole_get_model(name)
     except (ValueError, ModuleNotFoundError) as error:
-        raise UserError(f"cannot load model '{name}': {error} (install what it needs, or check the name's spelling)") from None
+        raise UserError(f"cannot load model '{name}': {one_line(error)} (install what it needs, or check the name's spelling)") from None
     compat.disable_anomaly_detection()
     return model_class
 
@@ -135,7 +152,7 @@ class DisenConfig(Config):
         try:
             return super()._load_config_files(file_list)
         except yaml.YAMLError as error:
-            raise UserError(f"a config file is not valid YAML: {' '.join(str(error).split())}") from None
+            raise UserError(f"a config file is not valid YAML: {one_line(error)}") from None
 
     def _load_cmd_line(self):
         return self._convert_config_dict(self._cmd_args)

@@ -13,7 +13,7 @@ import recbole
 from recbole.utils import ModelType
 from recbole.utils.url import rename_atomic_files
 
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, one_line
 
 DOWNLOAD_TIMEOUT = 20  # seconds
 
@@ -53,7 +53,7 @@ def _download(url, folder, name):
         return None
     except (OSError, zipfile.BadZipFile) as error:
         shutil.rmtree(created or staging, ignore_errors=True)
-        return " ".join(str(error).split()) or type(error).__name__
+        return one_line(error)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -122,8 +122,7 @@ def readable_errors(config):
         raise
     except (ValueError, KeyError, TypeError, IndexError) as error:
         path = os.path.join(config["data_path"], f"{config['dataset']}.inter")
-        message = " ".join(str(error).split())[:300]
-        raise UserError(f"cannot read {path}: {type(error).__name__}: {message}; check its columns and values") from None
+        raise UserError(f"cannot read {path}: {one_line(error, with_type=True, limit=300)}; check its columns and values") from None
 
 
 def check_split(config, dataset):

@@ -1,4 +1,9 @@
-"""The one exception type that reaches the user as a one-line message."""
+"""The one exception type that reaches the user as a one-line message, and the one way to put another
+exception on one line."""
+
+import re
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes (RecBole colours its messages)
 
 
 class UserError(Exception):
@@ -8,6 +13,17 @@ class UserError(Exception):
     """
 
 
-def one_line(error):
-    """An exception's message on one line, for a UserError that reports it."""
-    return " ".join(str(error).split()) or type(error).__name__
+def one_line(error, *, with_type=False, first_line=False, limit=None):
+    """An exception's message on one line, for a message that reports it.
+
+    Terminal colour codes are dropped and white space is folded. ``first_line`` keeps only the first line
+    of the message, ``limit`` cuts it to that many characters, ``with_type`` puts the exception's type
+    first (``ValueError: ...``). A message that is empty gives the type's name alone.
+    """
+    text = ANSI_ESCAPE.sub("", str(error)).strip()
+    if first_line:
+        text = text.split("\n", 1)[0]
+    text = " ".join(text.split())[:limit]
+    if not text:
+        return type(error).__name__
+    return f"{type(error).__name__}: {text}" if with_type else text

@@ -6,14 +6,23 @@ training rows, in their stored order, have targets at positions 1, 2, ..., m, an
 items are x_0 .. x_m: the first row's history item followed by the training targets. The future of the
 row with target x_i is x_i .. x_m, nearest first; encoded reversed so that x_i is the last real item.
 
+That is a contract on the data, checked where the index is built (``training_slots``): each row's last
+history item must be the item in the slot before the row's own. It fails for rows out of time order, for
+splits that do not start at a user's first item, or for pre-split files (``benchmark_filename``).
+
 The index is built once, in O(interactions): a flat array of every user's training items, where each
-user's items start and end, and each row's position. Rows carry their position in the field
-``FUTURE_POSITION_FIELD`` (RecBole batches do not carry row ids), so a batch's futures are one gather.
+user's items start and end, and each row's slot. RecBole batches do not carry row ids, so the runner,
+where it prepares the data, tags each training row with its slot in the field ``FUTURE_POSITION_FIELD``
+(``tag_training_rows``); the model's index accepts only data tagged that way, so a batch's futures are one
+gather and never come from another split (a model built on the full dataset would see validation and test
+items in its futures).
 """
 
 import numpy as np
 import torch
 from recbole.data.interaction import Interaction
+
+from recbole_disen.errors import UserError
 
 FUTURE_POSITION_FIELD = "disen_position"
 
@@ -50,6 +59,32 @@ def build_index(users, first_items, targets, n_users):
     return items, start, end, row_slot
 
 
+def training_slots(dataset):
+    """(items, end, row_slot) of ``build_index`` for RecBole's augmented training dataset, its contract
+    checked: a UserError if any row's last history item is not the item in the slot before its own."""
+    feat = dataset.inter_feat
+    users = feat[dataset.uid_field].numpy()  # [N]
+    history = feat[dataset.item_id_list_field].numpy()  # [N, L]
+    length = feat[dataset.item_list_length_field].numpy()  # [N]
+    items, _, end, row_slot = build_index(users, history[:, 0], feat[dataset.iid_field].numpy(), dataset.user_num)
+    last_history = history[np.arange(len(users)), np.maximum(length - 1, 0)]  # [N]
+    broken = np.flatnonzero(items[row_slot - 1] != last_history)
+    if len(broken):
+        user = dataset.id2token(dataset.uid_field, users[broken[0]])
+        raise UserError(
+            f"DisenSeqRec's future index needs RecBole's time-ordered leave-one-out training split, in which "
+            f"each user's rows continue one another; {len(broken)} of {len(users)} training rows do not "
+            f"(first: a row of user '{user}'): use eval_args order TO and split LS, without benchmark_filename"
+        )
+    return items, end, row_slot
+
+
+def tag_training_rows(dataset):
+    """Write each training row's slot into its field ``FUTURE_POSITION_FIELD`` (contract checked)."""
+    _, _, row_slot = training_slots(dataset)
+    dataset.inter_feat.update(Interaction({FUTURE_POSITION_FIELD: torch.as_tensor(row_slot, dtype=torch.long)}))
+
+
 class FutureIndex(torch.nn.Module):
     """Gathers, on the batch's device, the reversed future of each training row of a batch."""
 
@@ -61,13 +96,14 @@ class FutureIndex(torch.nn.Module):
 
     @classmethod
     def from_dataset(cls, dataset, max_len):
-        """Build from RecBole's augmented training dataset and tag its rows with their slot."""
+        """Build from RecBole's augmented training dataset, whose rows ``tag_training_rows`` tagged."""
+        items, end, row_slot = training_slots(dataset)
         feat = dataset.inter_feat
-        users = feat[dataset.uid_field].numpy()
-        first_items = feat[dataset.item_id_list_field][:, 0].numpy()
-        targets = feat[dataset.iid_field].numpy()
-        items, _, end, row_slot = build_index(users, first_items, targets, dataset.user_num)
-        feat.update(Interaction({FUTURE_POSITION_FIELD: torch.as_tensor(row_slot, dtype=torch.long)}))
+        if FUTURE_POSITION_FIELD not in feat or not np.array_equal(feat[FUTURE_POSITION_FIELD].numpy(), row_slot):
+            raise UserError(
+                "DisenSeqRec must be built on the training split as recbole_disen.runner.build prepares it "
+                "(recbole_disen.future.tag_training_rows tags its rows); this dataset's rows are not tagged for it"
+            )
         return cls(items, end, max_len)
 
     def forward(self, users, row_slot):

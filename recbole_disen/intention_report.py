@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from recbole_disen import intention_plot, intentions, item_names, recommend
-from recbole_disen.bench import atomic_write
+from recbole_disen.files import write_bytes
 from recbole_disen.errors import UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -94,6 +94,6 @@ def run(argv):
     if args.out is not None:
         picture = intention_plot.render(user=user, summary=summary, names=names, dataset_name=config["dataset"],
                                          dpi=args.dpi)
-        atomic_write(Path(args.out), picture)
+        write_bytes(Path(args.out), picture)
         text += f"picture: {args.out}\n"
     return text

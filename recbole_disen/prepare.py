@@ -18,13 +18,13 @@ and select the dataset with ``dataset=<name>``. Blank input lines are skipped in
 
 import argparse
 import math
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recbole_disen import files
 from recbole_disen.errors import UserError
 
 USER_LINES_HEADER = ("user_id:token", "item_id:token", "timestamp:float")
@@ -194,19 +194,13 @@ def _is_finite_number(text: str) -> bool:
 
 
 def _write_atomically(target: Path, header: Row, rows: Iterable[Row]) -> None:
-    """Write header and rows to a temp file beside ``target``, then move it onto ``target``; clean up on error."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    """Write header and rows to ``target`` atomically (``files.atomic_open``); a failed write is one line."""
     try:
-        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        with files.atomic_open(target, text=True) as handle:
             handle.write("\t".join(header) + "\n")
             handle.writelines("\t".join(row) + "\n" for row in rows)
-        os.replace(temporary, target)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise UserError(f"cannot write {target}: {error.strerror}; check the --out folder") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _existing_file(src) -> Path:

@@ -19,9 +19,10 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, horizon, padding, protocols
+from recbole_disen import checkpoint, compat, datacheck, future, horizon, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, one_line
+from recbole_disen.model import DisenSeqRec
 from recbole_disen.trainer import DisenTrainer
 
 # RecBole raises these for settings it cannot use; they reach the user as one line.
@@ -35,7 +36,7 @@ def build_config(model, dataset, config_files=None, config_dict=None, cmd_config
     except UserError:
         raise
     except CONFIG_ERRORS as error:
-        raise UserError(f"invalid settings: {error}") from None
+        raise UserError(f"invalid settings: {one_line(error)}") from None
 
 
 def build_dataset(config):
@@ -61,7 +62,7 @@ def build_model(config, train_dataset):
     except UserError:
         raise
     except CONFIG_ERRORS as error:
-        raise UserError(f"cannot build model {config['model']} with these settings: {error}") from None
+        raise UserError(f"cannot build model {config['model']} with these settings: {one_line(error)}") from None
     if config["padding_free"] and padding.supports(config["model"]):
         padding.enable(model)
     compat.disable_anomaly_detection()
@@ -75,6 +76,8 @@ def build(config, logger=None):
     if logger:
         logger.info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
+    if issubclass(get_model(config["model"]), DisenSeqRec):  # its seq2seq loss finds each training row's future by a tag
+        future.tag_training_rows(train_data.dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = build_model(config, train_data.dataset)
     return dataset, train_data, valid_data, test_data, model
@@ -125,8 +128,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         except UserError as error:  # not a readable checkpoint
             raise UserError(f"--resume: {error}") from None
         except (LookupError, TypeError, ValueError, RuntimeError) as error:  # a checkpoint of another model
-            message = " ".join(str(error).split())[:200]
-            raise UserError(f"--resume: cannot continue from {resume}: {type(error).__name__}: {message}") from None
+            raise UserError(f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
     # With no validation yet (a budget spent before the first one), the current weights are tested.
     tested_best = saved and os.path.isfile(trainer.saved_model_file)

@@ -116,6 +116,26 @@ class DisenTrainer(Trainer):
         self.model.load_state_dict(state["state_dict"])
 
     # -- training loop hooks -------------------------------------------------------------------
+    # These overrides lean on how RecBole 1.2.1's Trainer.fit calls its hooks (recbole/trainer/trainer.py,
+    # line numbers of 1.2.1; tests/test_trainer.py fails when that source changes):
+    # - fit (404-519): 428-429 save a checkpoint at epoch -1 when start_epoch >= epochs: a finished resumed run
+    #   therefore returns before super().fit. 436 loops from start_epoch (set by resume_checkpoint). BudgetSpent,
+    #   raised in _train_epoch, leaves the loop (and skips 518's tensorboard hparams).
+    # - _train_epoch (203-270) runs first in every epoch (439). With no validation (eval_step <= 0 or no
+    #   valid_data, 458-461) fit saves the best checkpoint after every epoch; otherwise it validates only
+    #   when (epoch + 1) % eval_step == 0 (462). So _train_epoch ends the epochs that are not validated
+    #   (_end_epoch: wall time, the -last checkpoint) and the validated ones end in fit's callback_fn, which
+    #   505-506 call after every validation, after 501-503 saved an improved model and set
+    #   best_valid_result. (Without validation the -last checkpoint is written before 460 saves the best,
+    #   so the best_epoch it stores is the previous epoch's.)
+    # - _valid_epoch (272-287) calls self.evaluate(valid_data, load_best_model=False) (283-285) and
+    #   calculate_valid_score; the override below does the same with the validation protocol's seen
+    #   items, so the evaluate override also runs for every validation; the score feeds early_stopping (473).
+    # - _save_checkpoint (289-312) is called only when the model improved (502) or, without validation,
+    #   after every epoch (460), and at 429: setting best_epoch there is how the best epoch is known.
+    # - evaluate (562-630): with load_best_model it would torch.load a pickle (583), so the override loads
+    #   the best weights itself and passes load_best_model=False; for full ranking it calls
+    #   _full_sort_batch_eval once per batch (594, 616), which records the batch's users for user_ndcg.
     def fit(self, train_data, valid_data=None, verbose=True, saved=True, show_progress=False, callback_fn=None):
         self._started = time.time() - (self.history[-1]["wall_seconds"] if self.history else 0.0)
         if self._generator_state is not None:

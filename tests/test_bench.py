@@ -2,17 +2,19 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from recbole_disen import bench
-from recbole_disen.errors import UserError
+from recbole_disen.bench import command, execute, plan, report, summary, worker
+from recbole_disen.errors import UserError, one_line
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 USER_IDS = [1, 2, 3, 4, 5, 6]
@@ -96,7 +98,7 @@ def test_cli_writes_run_jsons_and_report(tmp_path, capsys):
     runner = FakeRunner()
     out = tmp_path / "res"
     args = bench_args(out, "--budget", "30", "--set", "hidden_size=64")
-    assert bench.cli(args, run_fn=runner) == 0
+    assert command.cli(args, run_fn=runner) == 0
 
     names = sorted(path.name for path in (out / "runs").glob("*.json"))
     assert names == ["toy__DisenSeqRec__seed2020.json", "toy__DisenSeqRec__seed2021.json",
@@ -129,9 +131,9 @@ def test_cli_writes_run_jsons_and_report(tmp_path, capsys):
 
 
 def test_relative_change_by_hand():
-    assert bench.relative_change(0.33, 0.30) == pytest.approx(10.0)
-    assert bench.relative_change(0.27, 0.30) == pytest.approx(-10.0)
-    assert math.isnan(bench.relative_change(0.1, 0.0))
+    assert summary.relative_change(0.33, 0.30) == pytest.approx(10.0)
+    assert summary.relative_change(0.27, 0.30) == pytest.approx(-10.0)
+    assert math.isnan(summary.relative_change(0.1, 0.0))
 
 
 def test_paired_test_aligns_users_and_matches_hand_t_test():
@@ -139,7 +141,7 @@ def test_paired_test_aligns_users_and_matches_hand_t_test():
     ndcg_a = [0.50, 0.20, 0.45, 0.30, 0.10, 0.99]
     ids_b = [4, 2, 7, 1, 3, 5]
     ndcg_b = [0.05, 0.10, 0.50, 0.15, 0.40, 0.48]
-    result = bench.paired_test(ids_a, ndcg_a, ids_b, ndcg_b)
+    result = summary.paired_test(ids_a, ndcg_a, ids_b, ndcg_b)
 
     a = np.array([0.20, 0.30, 0.45, 0.10, 0.50])  # users 1..5
     b = np.array([0.15, 0.10, 0.40, 0.05, 0.48])
@@ -156,21 +158,21 @@ def test_paired_test_aligns_users_and_matches_hand_t_test():
 def test_paired_test_wilcoxon_tiny_example():
     # differences 0.1, 0.2, -0.05, 0.3, 0.15: the only negative one has rank 1, so W = 1;
     # exact two-sided p = 2 * P(W <= 1) = 2 * 2 / 2**5 = 0.125
-    result = bench.paired_test([1, 2, 3, 4, 5], [0.6, 0.7, 0.45, 0.8, 0.65],
+    result = summary.paired_test([1, 2, 3, 4, 5], [0.6, 0.7, 0.45, 0.8, 0.65],
                                [1, 2, 3, 4, 5], [0.5] * 5)
     assert result["wilcoxon_stat"] == pytest.approx(1.0)
     assert result["wilcoxon_p"] == pytest.approx(0.125)
 
 
 def test_paired_test_all_equal_gives_p_one():
-    result = bench.paired_test([1, 2, 3], [0.1, 0.2, 0.3], [3, 2, 1], [0.3, 0.2, 0.1])
+    result = summary.paired_test([1, 2, 3], [0.1, 0.2, 0.3], [3, 2, 1], [0.3, 0.2, 0.1])
     assert result == {"n": 3, "mean_diff": 0.0, "wilcoxon_stat": 0.0, "wilcoxon_p": 1.0,
                       "ttest_p": 1.0}
 
 
 def test_single_seed_shows_no_std():
     runs = [fake_result("DisenSeqRec", "toy", 2020), fake_result("SASRec", "toy", 2020)]
-    text = bench.render_markdown(bench.summarise(runs, command="cmd"))
+    text = report.render_markdown(summary.summarise(runs, command="cmd"))
     assert "0.3000 ± -" in text and "0.2500 ± -" in text
     assert f"{(0.30 - 0.25) / 0.25 * 100:+.2f}%" in text
 
@@ -178,34 +180,34 @@ def test_single_seed_shows_no_std():
 def test_zero_baseline_shows_no_relative_change():
     baseline = fake_result("SASRec", "toy", 2020)
     baseline["test_result"]["ndcg@10"] = 0.0
-    text = bench.render_markdown(bench.summarise([fake_result("DisenSeqRec", "toy", 2020), baseline], command="cmd"))
+    text = report.render_markdown(summary.summarise([fake_result("DisenSeqRec", "toy", 2020), baseline], command="cmd"))
     assert "| 0.3000 | 0.0000 | n/a (baseline 0) |" in text and "nan" not in text
 
 
 def test_resume_skips_finished_runs_and_reruns_changed_spec(tmp_path):
     runner = FakeRunner()
     out = tmp_path / "res"
-    assert bench.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=runner) == 0
+    assert command.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=runner) == 0
     assert len(runner.calls) == 4
-    assert bench.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=runner) == 0
+    assert command.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=runner) == 0
     assert len(runner.calls) == 4
-    assert bench.cli(bench_args(out, "--set", "hidden_size=32"), run_fn=runner) == 0
+    assert command.cli(bench_args(out, "--set", "hidden_size=32"), run_fn=runner) == 0
     assert len(runner.calls) == 8
     args = bench_args(out, "--set", "hidden_size=32", "--set", "SASRec:dropout_prob=0.1")
-    assert bench.cli(args, run_fn=runner) == 0
+    assert command.cli(args, run_fn=runner) == 0
     assert [call["model"] for call in runner.calls[8:]] == ["SASRec", "SASRec"]
     assert runner.calls[-1]["config_dict"]["dropout_prob"] == 0.1
 
 
 def test_parallel_jobs_in_process(tmp_path):
     runner = FakeRunner()
-    assert bench.cli(bench_args(tmp_path, "--jobs", "2"), run_fn=runner) == 0
+    assert command.cli(bench_args(tmp_path, "--jobs", "2"), run_fn=runner) == 0
     assert len(list((tmp_path / "runs").glob("*.json"))) == 4
 
 
 def test_missing_dataset_path_is_user_error(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
-        bench.cli(["--datasets", str(tmp_path / "nope.txt"), "--out", str(tmp_path)],
+        command.cli(["--datasets", str(tmp_path / "nope.txt"), "--out", str(tmp_path)],
                   run_fn=FakeRunner())
 
 
@@ -214,21 +216,21 @@ def test_missing_dataset_path_is_user_error(tmp_path):
 def test_bad_set_is_user_error(tmp_path, item):
     runner = FakeRunner()
     with pytest.raises(UserError):
-        bench.cli(bench_args(tmp_path, "--set", item), run_fn=runner)
+        command.cli(bench_args(tmp_path, "--set", item), run_fn=runner)
     assert runner.calls == []
 
 
 def test_bad_arguments_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="--datasets"):
-        bench.cli(["--out", str(tmp_path)], run_fn=FakeRunner())
+        command.cli(["--out", str(tmp_path)], run_fn=FakeRunner())
     with pytest.raises(UserError, match="--seeds"):
-        bench.cli(bench_args(tmp_path, "--seeds", "1,x"), run_fn=FakeRunner())
+        command.cli(bench_args(tmp_path, "--seeds", "1,x"), run_fn=FakeRunner())
     with pytest.raises(UserError, match="--models"):
-        bench.cli(bench_args(tmp_path, "--models", " , "), run_fn=FakeRunner())
+        command.cli(bench_args(tmp_path, "--models", " , "), run_fn=FakeRunner())
 
 
 def test_set_values_are_literals_or_strings():
-    shared, per_model = bench.parse_overrides(
+    shared, per_model = plan.parse_overrides(
         ["topk_x=[1, 2]", "name=ml-100k", "BERT4Rec:eval_step=5", "path=/a=b"], ["BERT4Rec"])
     assert shared == {"topk_x": [1, 2], "name": "ml-100k", "path": "/a=b"}
     assert per_model == {"BERT4Rec": {"eval_step": 5}}
@@ -238,31 +240,35 @@ def test_folder_and_txt_datasets(tmp_path, monkeypatch):
     folder = tmp_path / "shop"
     folder.mkdir()
     (folder / "shop.inter").write_text("user_id:token\titem_id:token\n")
-    lines = tmp_path / "beauty.txt"
+    lines = tmp_path / "Beauty.txt"
     lines.write_text("1 2 3\n")
     converted = []
-
-    def fake_convert(src, cache_dir):
-        converted.append((Path(src), Path(cache_dir)))
-        return tmp_path / "cache", "Beauty"
-
-    monkeypatch.setattr(bench, "_convert_user_lines", fake_convert)
+    monkeypatch.setattr("recbole_disen.prepare.ensure_user_lines_dataset",
+                        lambda src, cache_dir: converted.append((Path(src), Path(cache_dir))))
     runner = FakeRunner()
     NDCG10.update({("DisenSeqRec", 7): 0.2})
     args = ["--datasets", f"{folder},{lines}", "--models", "DisenSeqRec", "--seeds", "7",
             "--out", str(tmp_path / "res")]
     try:
-        assert bench.cli(args, run_fn=runner) == 0
+        assert command.cli(args, run_fn=runner) == 0
     finally:
         del NDCG10[("DisenSeqRec", 7)]
     assert converted == [(lines, tmp_path / "res" / "data")]
     assert [(call["dataset"], call["config_dict"]["data_path"]) for call in runner.calls] == [
-        ("shop", str(tmp_path)), ("Beauty", str(tmp_path / "cache"))]
+        ("shop", str(tmp_path)), ("Beauty", str(tmp_path / "res" / "data"))]
+
+
+def test_resolving_a_txt_dataset_converts_nothing(tmp_path):
+    lines = tmp_path / "Beauty.txt"
+    lines.write_text("1 2 3\n")
+    ref = plan.resolve_dataset(str(lines), tmp_path / "data")
+    assert ref == plan.DatasetRef("Beauty", str(tmp_path / "data"), str(lines))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Beauty.txt"]
 
 
 def test_failing_run_is_reported_and_others_still_stored(tmp_path):
     runner = FakeRunner(fail={("SASRec", 2021)})
-    assert bench.cli(bench_args(tmp_path), run_fn=runner) == 1
+    assert command.cli(bench_args(tmp_path), run_fn=runner) == 1
     assert len(runner.calls) == 4
     assert len(list((tmp_path / "runs").glob("*.json"))) == 3
     report = (tmp_path / "BENCH.md").read_text()
@@ -270,29 +276,60 @@ def test_failing_run_is_reported_and_others_still_stored(tmp_path):
     assert "second line" not in report
 
 
-def test_one_line_error_drops_colours_and_later_lines():
+def test_a_failing_rerun_keeps_the_finished_result(tmp_path):
+    out = tmp_path / "res"
+    assert command.cli(bench_args(out, "--set", "hidden_size=64"), run_fn=FakeRunner()) == 0
+    before = {path.name: path.read_bytes() for path in (out / "runs").iterdir()}
+    failing = FakeRunner(fail={("SASRec", 2021)})
+    assert command.cli(bench_args(out, "--set", "hidden_size=32"), run_fn=failing) == 1
+    after = {path.name: path.read_bytes() for path in (out / "runs").iterdir()}
+    assert after.keys() == before.keys()
+    assert after["toy__SASRec__seed2021.json"] == before["toy__SASRec__seed2021.json"]  # kept as it was
+    assert all(after[name] != before[name] for name in after if name != "toy__SASRec__seed2021.json")
+    report_text = (out / "BENCH.md").read_text()
+    assert "4 finished runs read" in report_text
+    assert "`toy__SASRec__seed2021`: RuntimeError: boom" in report_text
+
+
+def test_a_worker_error_reaches_the_user_as_one_line(tmp_path):
+    # A real worker process with the real runner; the settings fail in the worker, before any data is read.
+    completed = subprocess.run(
+        [sys.executable, "-m", "recbole_disen.bench", "--datasets", "toy", "--models", "DisenSeqRec",
+         "--seeds", "1", "--out", str(tmp_path), "--no-progress", "--set", "n_intents=0"],
+        capture_output=True, text=True, cwd=tmp_path, check=False)
+    message = "UserError: setting 'n_intents' must be an integer >= 1, got 0"
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr + completed.stdout
+    errors = [line for line in completed.stderr.splitlines() if "ERROR" in line or "Error" in line]
+    assert len(errors) == 1
+    assert re.fullmatch(r"\S+ ERROR run toy__DisenSeqRec__seed1 failed after \d+ s: " + re.escape(message), errors[0])
+    assert f"`toy__DisenSeqRec__seed1`: {message}" in (tmp_path / "BENCH.md").read_text()
+
+
+def test_failure_line_drops_colours_and_later_lines():
     error = ValueError("\x1b[1mbad\x1b[0m value\nmore detail")
-    assert bench.one_line_error(error) == "ValueError: bad value"
-    assert bench.one_line_error(KeyError()) == "KeyError"
+    assert execute.failure_line(error) == "ValueError: bad value"
+    assert execute.failure_line(KeyError()) == "KeyError"
+    assert one_line(error) == "bad value more detail" and one_line(error, limit=6) == "bad va"
 
 
 def test_worker_entry_point_runs_job_file(tmp_path, monkeypatch):
     runner = FakeRunner(fail={("SASRec", 2020)})
-    monkeypatch.setattr(bench, "_load_runner", lambda: runner)
-    [good, bad] = plan(tmp_path, "--models", "DisenSeqRec,SASRec", "--seeds", "2020")
+    monkeypatch.setattr(worker, "_load_runner", lambda: runner)
+    [good, bad] = planned(tmp_path, "--models", "DisenSeqRec,SASRec", "--seeds", "2020")
     for job, status in ((good, 0), (bad, 1)):
         job_file = tmp_path / f"{job.run_key}.job.json"
-        data = {**bench.asdict(job), "error_path": str(tmp_path / f"{job.run_key}.err")}
+        data = {**asdict(job), "error_path": str(tmp_path / f"{job.run_key}.err")}
         job_file.write_text(json.dumps(data))
-        assert bench.cli(["--worker", str(job_file)]) == status
+        assert worker.main([str(job_file)]) == status
     assert json.loads(Path(good.result_path).read_text())["spec"] == good.spec
     assert (tmp_path / f"{bad.run_key}.err").read_text() == "RuntimeError: boom"
 
 
-def plan(out, *extra):
+def planned(out, *extra):
     """Plan jobs on dataset `toy` into `out`."""
-    args = bench.build_parser().parse_args(["--datasets", "toy", "--out", str(out), *extra])
-    return bench.plan_jobs(args)
+    args = plan.build_parser().parse_args(["--datasets", "toy", "--out", str(out), *extra])
+    return plan.plan_jobs(args)
 
 
 FAKE_WORKER = textwrap.dedent("""
@@ -314,11 +351,11 @@ def test_subprocess_executor_records_worker_failures(tmp_path, monkeypatch):
     script, result = tmp_path / "fake_worker.py", tmp_path / "result.json"
     script.write_text(FAKE_WORKER)
     result.write_text(json.dumps(fake_result("DisenSeqRec", "toy", 2020)))
-    monkeypatch.setattr(bench, "worker_command",
+    monkeypatch.setattr(execute, "worker_command",
                         lambda job_file: [sys.executable, str(script), str(job_file), str(result)])
     args = bench_args(tmp_path, "--models", "DisenSeqRec,SASRec,BERT4Rec", "--seeds", "2020",
                       "--jobs", "2")
-    assert bench.cli(args) == 1
+    assert command.cli(args) == 1
     assert [path.name for path in (tmp_path / "runs").glob("*.json")] == [
         "toy__DisenSeqRec__seed2020.json"]
     report = (tmp_path / "BENCH.md").read_text()

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from recbole_disen.future import FUTURE_POSITION_FIELD, build_index, row_positions
+from recbole_disen.errors import UserError
+from recbole_disen.future import FUTURE_POSITION_FIELD, FutureIndex, build_index, row_positions, tag_training_rows
+from recbole_disen.model import DisenSeqRec
 from recbole_disen.runner import build, build_config
 from conftest import TINY, write_inter
 
@@ -79,9 +81,40 @@ def test_future_max_len_keeps_the_nearest_items(tmp_path):
     assert all_futures(dataset, train, model)[("ub", "b2")] == ["b3", "b2"]
 
 
-def test_gather_runs_on_the_batch_device_with_tensor_ops(built):
-    _, train, model = built
-    batch = next(iter(train))
-    future, length = model.future(batch["user_id"], batch[FUTURE_POSITION_FIELD])
-    assert future.device == batch["user_id"].device and future.shape == (len(batch), 10)
-    assert (length >= 1).all()
+def rows_of(train, user):
+    """Indices [n] of a user's training rows, in stored order."""
+    users = train.dataset.inter_feat["user_id"]
+    return torch.nonzero(users == train.dataset.token2id("user_id", user)).flatten()
+
+
+def test_rows_out_of_time_order_break_the_contract(built):
+    _, train, _ = built
+    feat = train.dataset.inter_feat
+    order = torch.arange(len(feat))
+    ub = rows_of(train, "ub")
+    order[ub] = ub.flip(0)  # ub's rows, last first: none of the five continues the row before it
+    train.dataset.inter_feat = feat[order]
+    with pytest.raises(UserError, match=r"5 of 10 training rows do not .* user 'ub'\): use eval_args order TO"):
+        tag_training_rows(train.dataset)
+
+
+def test_a_split_without_the_users_first_row_breaks_the_contract(built):
+    _, train, _ = built
+    keep = torch.ones(len(train.dataset.inter_feat), dtype=torch.bool)
+    keep[rows_of(train, "ua")[0]] = False  # ua's first row (a1 -> a2): its next row's history is a1, a2
+    train.dataset.inter_feat = train.dataset.inter_feat[keep]
+    with pytest.raises(UserError, match=r"1 of 9 training rows do not .* user 'ua'"):
+        FutureIndex.from_dataset(train.dataset, 5)
+
+
+def test_the_model_refuses_data_the_runner_did_not_tag(tmp_path):
+    write_inter(tmp_path, "hand", SEQUENCES)
+    settings = {**TINY, "data_path": str(tmp_path), "checkpoint_dir": str(tmp_path / "s")}
+    config = build_config("DisenSeqRec", "hand", config_dict=settings)
+    dataset, train, _, _, _ = build(config)
+    # The full dataset (validation and test rows included) is self-consistent, but its futures would leak.
+    with pytest.raises(UserError, match="must be built on the training split"):
+        DisenSeqRec(config, dataset)
+    train.dataset.inter_feat[FUTURE_POSITION_FIELD] += 1  # tags from other data
+    with pytest.raises(UserError, match="must be built on the training split"):
+        DisenSeqRec(config, train.dataset)

@@ -48,8 +48,8 @@ def test_weight_zero_encodes_no_future(tiny_settings, monkeypatch):
 
 
 @pytest.mark.parametrize("overrides", [
-    {"score_last": False}, {"score_last": False, "aggregation": "logsumexp"},
-    {"score_last": True}, {"score_last": True, "aggregation": "logsumexp"},
+    {"score_last": False}, {"score_last": True},
+    {"score_last": False, "aggregation": "logsumexp"}, {"score_last": True, "aggregation": "logsumexp"},
 ])
 def test_predict_equals_full_sort_predict_at_the_test_items(tiny_settings, overrides):
     _, test, model = built_model(tiny_settings, **overrides)

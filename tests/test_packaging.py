@@ -16,6 +16,7 @@ def test_wheel_install_finds_the_properties(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "recbole_disen/properties/model/DisenSeqRec.yaml" in names
     assert "recbole_disen/properties/dataset/amazon-books.yaml" in names
+    assert {"recbole_disen/bench/command.py", "recbole_disen/bench/worker.py", "recbole_disen/bench/__main__.py"} <= set(names)
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(tmp_path / "site"), str(wheel)], check=True, capture_output=True)
     code = ("from recbole_disen.config import properties_dir, DisenConfig; import os; d = properties_dir(); "

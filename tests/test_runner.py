@@ -65,7 +65,8 @@ def test_validation_protocol_follows_the_setting(tiny_settings):
 
 
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_settings):
-    settings = {**tiny_settings, "s2s_weight": 0.5}
+    # About 6 steps an epoch: the seq2seq warm-up of 20 steps is still ramping when the run resumes.
+    settings = {**tiny_settings, "s2s_weight": 0.5, "s2s_warmup_steps": 20}
     straight = run("DisenSeqRec", "tiny", config_dict={**settings, "epochs": 4})
     first = run("DisenSeqRec", "tiny", config_dict={**settings, "epochs": 2})
     resumed = run("DisenSeqRec", "tiny", config_dict={**settings, "epochs": 4}, resume=first["last_checkpoint"])
@@ -99,6 +100,8 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
+    ("--model=SASRek", "unknown model 'SASRek' (did you mean a model file 'sasrec'?)"),
+    ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean a model file 'disenseqrec'?)"),
     ("stray", "unrecognised argument 'stray'"),
 ])
 def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, capsys):

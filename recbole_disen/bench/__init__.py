@@ -1,0 +1,19 @@
+"""Benchmark DisenSeqRec against baseline models over datasets and seeds.
+
+``recbole-disen bench --datasets ml-100k`` (or ``python -m recbole_disen.bench ...``) trains every
+(dataset, model, seed) combination, each in its own worker process, and writes under ``--out``:
+
+* ``runs/<dataset>__<model>__seed<seed>.json``: the runner's result plus the run's spec;
+  a run whose JSON holds the same spec is skipped, so an interrupted benchmark resumes;
+* ``BENCH.md``: a Markdown report built from all run JSONs in the folder;
+* ``curves.png``: validation NDCG@10 against epoch and wall time.
+
+The parts, in the order a bench command uses them:
+
+* ``plan``: the command's arguments, datasets and the list of runs (``Job``);
+* ``execute``: each run in this process or in a worker process, its JSON stored once it succeeded;
+* ``worker``: the worker process's entry point (``python -m recbole_disen.bench.worker JOB_FILE``);
+* ``summary``: the statistics and the per-dataset summary, pure functions over run dictionaries;
+* ``report``: the Markdown of BENCH.md; ``plot``: the PNG of curves.png;
+* ``command``: the command itself, ``cli`` and ``main``.
+"""

@@ -1,0 +1,144 @@
+"""Executing the planned runs: in this process or each in a worker process, ``--jobs`` at a time.
+
+A run's JSON is written (atomically) only once the run has succeeded, so a failing re-run never
+removes a finished result. A failed run is reported as one line; the others go on.
+"""
+
+import functools
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+from recbole_disen import files
+from recbole_disen.bench.plan import model_class
+from recbole_disen.errors import one_line
+
+log = logging.getLogger(__name__)
+
+WORKER_MODULE = "recbole_disen.bench.worker"
+
+
+def convert_user_lines(jobs: list) -> None:
+    """Convert each one-line-per-user file the jobs name into its atomic file, once, before any run.
+
+    ``prepare`` is imported on use; it converts only when the atomic file is missing or older.
+    """
+    from recbole_disen.prepare import ensure_user_lines_dataset
+
+    sources = {(job.user_lines, job.spec["config_dict"]["data_path"]) for job in jobs if job.user_lines}
+    for source, data_path in sorted(sources):
+        ensure_user_lines_dataset(source, data_path)
+
+
+def perform(job, run_fn) -> None:
+    """Execute one run with ``run_fn`` (the runner's ``run``); store its JSON once it succeeded.
+
+    The JSON of an earlier run of the same key is replaced only then: a run that fails leaves it as it was.
+    """
+    spec = job.spec
+    result = run_fn(
+        model=model_class(spec["model"]),
+        dataset=spec["dataset"],
+        config_files=spec["config_files"] or None,
+        config_dict={"checkpoint_dir": job.checkpoint_dir, **spec["config_dict"]},
+        time_budget=spec["budget"],
+        show_progress=job.show_progress,
+    )
+    record = {**result, "model": spec["model"], "run_key": job.run_key, "spec": spec}
+    files.write_json(job.result_path, record)
+
+
+def failure_line(exc: BaseException) -> str:
+    """How a failed run is reported: the exception's type and the first line of its message."""
+    return one_line(exc, with_type=True, first_line=True)
+
+
+def run_in_process(job, run_fn) -> str | None:
+    """Execute a run in this process; return its one-line error or None."""
+    log.info("run %s", job.run_key)
+    try:
+        perform(job, run_fn)
+    except Exception as exc:  # noqa: BLE001 - one failing run must not stop the others
+        log.error("run %s failed: %s", job.run_key, failure_line(exc))
+        return failure_line(exc)
+    return None
+
+
+def run_in_subprocess(job) -> str | None:
+    """Execute a run in a fresh ``python -m recbole_disen.bench.worker`` process.
+
+    Returns the run's one-line error, or None when it stored its result.
+    """
+    log.info("run %s (worker process)", job.run_key)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="recbole-disen-bench-") as folder:
+        job_file, error_file = Path(folder) / "job.json", Path(folder) / "error.txt"
+        job_file.write_text(json.dumps({**asdict(job), "error_path": str(error_file)}))
+        status = subprocess.run(worker_command(job_file), check=False).returncode
+        error = _worker_error(status, error_file)
+    if error:
+        log.error("run %s failed after %.0f s: %s", job.run_key, time.monotonic() - started, error)
+    else:
+        log.info("run %s done after %.0f s", job.run_key, time.monotonic() - started)
+    return error
+
+
+def worker_command(job_file: Path) -> list:
+    """The command line of a worker process that executes ``job_file``."""
+    return [sys.executable, "-m", WORKER_MODULE, str(job_file)]
+
+
+def _worker_error(status: int, error_file: Path) -> str | None:
+    """Describe how a worker failed, or None if it exited with status 0."""
+    if status == 0:
+        return None
+    if error_file.is_file():
+        return error_file.read_text(encoding="utf-8").strip()
+    if status < 0:
+        return f"worker process killed by signal {-status}"
+    return f"worker process exited with status {status}"
+
+
+def execute_all(jobs: list, execute, parallel: int) -> list:
+    """Call ``execute(job)`` for every job, ``parallel`` at a time; return the results in order.
+
+    On an interrupt, queued jobs are cancelled and running ones are awaited.
+    """
+    if parallel == 1:
+        return [execute(job) for job in jobs]
+    pool = ThreadPoolExecutor(max_workers=parallel)
+    try:
+        futures = [pool.submit(execute, job) for job in jobs]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_pending(jobs: list, run_fn, parallel: int) -> list:
+    """Execute the jobs whose stored spec differs; return ``(run_key, error)`` of failed runs.
+
+    ``run_fn`` None executes each run in a worker process, otherwise in this process.
+    """
+    pending = [job for job in jobs if stored_spec(Path(job.result_path)) != job.spec]
+    log.info("%d runs planned, %d already done, %d to run",
+             len(jobs), len(jobs) - len(pending), len(pending))
+    if run_fn is None:
+        execute = run_in_subprocess
+    else:
+        execute = functools.partial(run_in_process, run_fn=run_fn)
+    errors = execute_all(pending, execute, parallel)
+    return [(job.run_key, error) for job, error in zip(pending, errors) if error is not None]
+
+
+def stored_spec(path: Path) -> dict | None:
+    """The spec stored in a run JSON, or None if there is no readable one."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("spec")
+    except (OSError, ValueError, AttributeError):
+        return None

@@ -1,0 +1,239 @@
+"""The bench command's arguments, its datasets and the list of runs it plans (pure: nothing is written)."""
+
+import argparse
+import ast
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from recbole_disen.errors import UserError
+
+PROG = "recbole-disen bench"
+PROPOSED = "DisenSeqRec"
+DEFAULT_MODELS = "DisenSeqRec,SASRec,BERT4Rec"
+DEFAULT_SEEDS = "2020,2021,2022"
+FIXED_SETTINGS = {
+    "metrics": ["Recall", "NDCG", "MRR"],
+    "topk": [5, 10, 20],
+    "valid_metric": "NDCG@10",
+}
+MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed"}
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset as RecBole sees it: its name and, for path datasets, its ``data_path``.
+
+    ``user_lines`` is the one-line-per-user file that ``data_path/name/name.inter`` is converted from.
+    """
+
+    name: str
+    data_path: str | None = None
+    user_lines: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to execute: the spec that defines it and where its outputs go."""
+
+    run_key: str
+    spec: dict
+    result_path: str
+    checkpoint_dir: str
+    show_progress: bool
+    user_lines: str | None = None  # its dataset's one-line-per-user source, converted before any run
+
+
+def model_class(label: str) -> str:
+    """The model a label runs: ``SASRec`` -> SASRec, ``DisenSeqRec@faithful`` -> DisenSeqRec.
+
+    A label with ``@name`` is a variant: its own run key, table row and ``--set LABEL:KEY=VALUE``.
+    """
+    return label.partition("@")[0]
+
+
+# ---------------------------------------------------------------- arguments
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises UserError instead of exiting."""
+
+    def error(self, message):
+        """Report a bad command line as a UserError."""
+        raise UserError(f"{message} (see `{PROG} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``recbole-disen bench``."""
+    parser = _Parser(prog=PROG, description="Train and compare DisenSeqRec with baselines "
+                     "over datasets and seeds; write run JSONs, BENCH.md and curves.png.")
+    parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated model names "
+                        f"(default: {DEFAULT_MODELS})")
+    parser.add_argument("--datasets", help="comma-separated RecBole dataset names, "
+                        "one-line-per-user .txt files, or folders X/ holding X/X.inter")
+    parser.add_argument("--report-only", action="store_true", help="only rebuild BENCH.md and "
+                        "curves.png from the run JSONs already in --out (for example after "
+                        "several bench commands wrote into the same folder)")
+    parser.add_argument("--seeds", default=DEFAULT_SEEDS, help=f"comma-separated integer seeds "
+                        f"(default: {DEFAULT_SEEDS})")
+    parser.add_argument("--out", type=Path, default=Path("bench_results"),
+                        help="results folder (default: bench_results)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="training time budget per run in seconds (default: unlimited)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs executed in parallel (default: 1)")
+    parser.add_argument("--config_files", nargs="+", action="extend", default=[], metavar="PATH",
+                        help="RecBole YAML config files applied to every run")
+    parser.add_argument("--set", action="append", default=[], dest="overrides",
+                        metavar="[MODEL:]KEY=VALUE", help="config override for every run, or only "
+                        "for MODEL; VALUE is a Python literal or a plain string (repeatable)")
+    parser.add_argument("--no-progress", action="store_false", dest="show_progress",
+                        help="hide training progress bars")
+    return parser
+
+
+def split_list(text: str, option: str) -> list:
+    """Split a comma-separated option value into distinct non-empty items, in order."""
+    items = list(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+    if not items:
+        raise UserError(f"{option} needs at least one comma-separated value")
+    return items
+
+
+def parse_seeds(text: str) -> list:
+    """Parse ``--seeds`` into integers."""
+    try:
+        return [int(item) for item in split_list(text, "--seeds")]
+    except ValueError:
+        raise UserError(f"--seeds must be comma-separated integers, got {text!r}") from None
+
+
+def parse_value(text: str):
+    """Parse an override value as a Python literal, falling back to the raw string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def parse_override(item: str, models: list) -> tuple:
+    """Parse one ``[MODEL:]KEY=VALUE`` into ``(model or None, key, value)``."""
+    target, equals, text = item.partition("=")
+    model, colon, key = target.rpartition(":")
+    model, key = model.strip(), key.strip()
+    if not equals or not key.isidentifier() or (colon and not model):
+        raise UserError(f"--set expects KEY=VALUE or MODEL:KEY=VALUE, got {item!r}")
+    if colon and model not in models:
+        raise UserError(f"--set {item!r} names model {model!r}, which is not in --models")
+    if key in MANAGED_KEYS:
+        raise UserError(f"--set cannot change {key!r}: the benchmark sets it "
+                        "(use --seeds for seeds)")
+    value = parse_value(text.strip())
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise UserError(f"--set {item!r}: the value must be plain data (numbers, strings, "
+                        "lists, dicts)") from None
+    return (model if colon else None), key, value
+
+
+def parse_overrides(items: list, models: list) -> tuple:
+    """Return ``(settings for every model, {model: its own settings})`` from ``--set`` items."""
+    shared, per_model = {}, {}
+    for item in items:
+        model, key, value = parse_override(item, models)
+        (shared if model is None else per_model.setdefault(model, {}))[key] = value
+    return shared, per_model
+
+
+def resolve_config_files(paths: list) -> list:
+    """Return the config files as absolute paths; a missing one is a UserError."""
+    resolved = [Path(path).resolve() for path in paths]
+    for path, given in zip(resolved, paths):
+        if not path.is_file():
+            raise UserError(f"config file {given!r} does not exist")
+    return [str(path) for path in resolved]
+
+
+def resolve_dataset(text: str, data_dir: Path) -> DatasetRef:
+    """Turn a ``--datasets`` item into a dataset name and, for paths, a data_path.
+
+    An item is a path when it exists or looks like one (has a path separator or ends
+    in ``.txt``); otherwise it is a RecBole dataset name. A ``.txt`` file is a dataset of
+    its stem under ``data_dir``, converted there by ``execute.convert_user_lines``.
+    """
+    path = Path(text)
+    if not (path.exists() or os.sep in text or "/" in text or text.endswith(".txt")):
+        return DatasetRef(text)
+    if not path.exists():
+        raise UserError(f"dataset path {text!r} does not exist")
+    if path.is_dir():
+        if not (path / f"{path.resolve().name}.inter").is_file():
+            raise UserError(f"dataset folder {text!r} has no {path.resolve().name}.inter file")
+        return DatasetRef(path.resolve().name, str(path.resolve().parent))
+    if path.suffix != ".txt":
+        raise UserError(f"dataset file {text!r} must be a one-line-per-user .txt file")
+    return DatasetRef(path.stem, str(data_dir.resolve()), str(path.resolve()))
+
+
+def check_limits(args: argparse.Namespace) -> None:
+    """Reject a non-positive ``--budget`` or ``--jobs``."""
+    if args.budget is not None and not args.budget > 0:
+        raise UserError(f"--budget must be a positive number of seconds, got {args.budget}")
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+
+
+# ---------------------------------------------------------------- planning
+
+
+def plan_jobs(args: argparse.Namespace) -> list:
+    """Validate the parsed arguments and return every run, dataset by dataset, seed by seed."""
+    models = split_list(args.models, "--models")
+    seeds = parse_seeds(args.seeds)
+    shared, per_model = parse_overrides(args.overrides, models)
+    config_files = resolve_config_files(args.config_files)
+    check_limits(args)
+    names = split_list(args.datasets, "--datasets")
+    datasets = [resolve_dataset(name, args.out / "data") for name in names]
+    _check_unique_names(datasets)
+    return [
+        make_job(args, dataset, model, seed, {**shared, **per_model.get(model, {})}, config_files)
+        for dataset in datasets
+        for seed in seeds
+        for model in models
+    ]
+
+
+def _check_unique_names(datasets: list) -> None:
+    """Two datasets with the same name would overwrite each other's results."""
+    names = [dataset.name for dataset in datasets]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise UserError(f"--datasets names dataset {duplicates[0]!r} more than once")
+
+
+def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
+             config_files: list) -> Job:
+    """Build the spec of one run and where its outputs go."""
+    config_dict = {**overrides, "seed": seed, **FIXED_SETTINGS}
+    if dataset.data_path is not None:
+        config_dict["data_path"] = dataset.data_path
+    spec = {
+        "model": model,
+        "dataset": dataset.name,
+        "seed": seed,
+        "config_dict": config_dict,
+        "config_files": config_files,
+        "budget": args.budget,
+    }
+    run_key = f"{dataset.name}__{model}__seed{seed}"
+    return Job(
+        run_key=run_key,
+        spec=json.loads(json.dumps(spec)),
+        result_path=str((args.out / "runs" / f"{run_key}.json").resolve()),
+        checkpoint_dir=str((args.out / "checkpoints" / run_key).resolve()),
+        show_progress=args.show_progress,
+        user_lines=dataset.user_lines,
+    )

@@ -1,0 +1,126 @@
+"""BENCH.md: the Markdown report of a :class:`~recbole_disen.bench.summary.Summary`."""
+
+import math
+from pathlib import Path
+
+from recbole_disen import files
+from recbole_disen.bench.plan import PROPOSED
+from recbole_disen.bench.summary import TABLE_METRICS, Comparison, DatasetSummary, ModelRow, Summary
+
+
+def write_markdown(path: Path, summary: Summary) -> Path:
+    """Write the report of ``summary`` to ``path`` (atomically); return ``path``."""
+    files.write_text(path, render_markdown(summary))
+    return path
+
+
+def render_markdown(summary: Summary) -> str:
+    """Render a :class:`Summary` as the text of BENCH.md."""
+    lines = _header_lines(summary)
+    for dataset in summary.datasets:
+        lines += _dataset_lines(dataset)
+    lines += _failure_lines(summary.failures)
+    return "\n".join(lines) + "\n"
+
+
+def _header_lines(summary: Summary) -> list:
+    """Title, command line, versions and machines."""
+    lines = [
+        "# DisenSeqRec benchmark",
+        "",
+        f"Command: `{summary.command}`",
+        "",
+        f"{summary.n_runs} finished runs read from `runs/`. Test metrics are mean ± sample std "
+        "over seeds (`-` with one seed).",
+        "",
+        "## Environment",
+        "",
+    ]
+    lines += [f"- versions: {_format_mapping(versions)}" for versions in summary.versions]
+    lines += [f"- machine: {_format_mapping(machine)}" for machine in summary.machines]
+    return lines + [""]
+
+
+def _format_mapping(mapping: dict) -> str:
+    """Format a flat dictionary as ``key value, key value``."""
+    return ", ".join(f"{key} {value}" for key, value in mapping.items())
+
+
+def _dataset_lines(dataset: DatasetSummary) -> list:
+    """The results table and comparison table of one dataset."""
+    header = ["Model", "Seeds", "Recall@10", "NDCG@10", "MRR@10", "Recall@20", "NDCG@20",
+              "Best epoch(s)", "Epochs run", "Median s/epoch", "Test eval s", "Peak memory (MiB)",
+              "Params", "Budget-cut runs"]
+    rows = [_row_cells(row) for row in dataset.rows]
+    lines = [f"## {dataset.name}", ""] + _table(header, rows) + [""]
+    return lines + _comparison_lines(dataset) + [""]
+
+
+def _row_cells(row: ModelRow) -> list:
+    """Table cells of one model row."""
+    return [
+        row.model,
+        _join(row.seeds),
+        *(_format_mean_std(*row.metrics[metric]) for metric in TABLE_METRICS),
+        _join(row.best_epochs),
+        _join(row.epochs_run),
+        f"{row.median_epoch_seconds:.2f}",
+        f"{row.test_eval_seconds:.2f}",
+        f"{row.peak_memory_mib:.1f} ({row.memory_kind})",
+        f"{row.n_params:,}",
+        f"{row.budget_cut}/{len(row.seeds)}",
+    ]
+
+
+def _comparison_lines(dataset: DatasetSummary) -> list:
+    """The DisenSeqRec-against-baselines table of one dataset."""
+    title = f"### {PROPOSED} vs baselines on {dataset.name} (test NDCG@10)"
+    if not dataset.comparisons:
+        return [title, "", f"No {PROPOSED} and baseline runs with a common seed.", ""]
+    header = ["Model", "Baseline", "Common seeds", "Model NDCG@10", "Baseline NDCG@10",
+              "Relative change", "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
+    note = ("Per-user NDCG@10 is averaged over the common seeds, users are paired by id; "
+            "Wilcoxon signed-rank and paired t-test, two-sided.")
+    rows = [_comparison_cells(comparison) for comparison in dataset.comparisons]
+    return [title, "", note, ""] + _table(header, rows)
+
+
+def _comparison_cells(comparison: Comparison) -> list:
+    """Table cells of one DisenSeqRec-against-baseline comparison."""
+    test = comparison.test
+    return [
+        comparison.proposed,
+        comparison.baseline,
+        _join(comparison.seeds),
+        f"{comparison.proposed_mean:.4f}",
+        f"{comparison.baseline_mean:.4f}",
+        "n/a (baseline 0)" if math.isnan(comparison.relative_change) else f"{comparison.relative_change:+.2f}%",
+        str(test["n"]),
+        f"{test['mean_diff']:+.4f}",
+        f"{test['wilcoxon_stat']:.1f}",
+        f"{test['wilcoxon_p']:.3g}",
+        f"{test['ttest_p']:.3g}",
+    ]
+
+
+def _failure_lines(failures: list) -> list:
+    """The list of runs that failed in this invocation (nothing if none did)."""
+    if not failures:
+        return []
+    return ["## Failed runs", ""] + [f"- `{key}`: {error}" for key, error in failures] + [""]
+
+
+def _format_mean_std(mean: float, std: float | None) -> str:
+    """``mean ± std`` to 4 decimals, ``-`` for a missing std."""
+    return f"{mean:.4f} ± {'-' if std is None else f'{std:.4f}'}"
+
+
+def _join(values) -> str:
+    """Comma-separated values."""
+    return ", ".join(str(value) for value in values)
+
+
+def _table(header: list, rows: list) -> list:
+    """Lines of a Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]

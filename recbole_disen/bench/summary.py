@@ -1,0 +1,224 @@
+"""The bench's statistics and summary: pure functions over run dictionaries (as stored in ``runs/``)."""
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from recbole_disen.bench.plan import PROPOSED, model_class
+
+TABLE_METRICS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20")
+COMPARE_METRIC = "ndcg@10"
+USER_SCORES_KEY = "test_user_ndcg@10"
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model's results on one dataset, aggregated over seeds."""
+
+    model: str
+    seeds: list
+    metrics: dict  # metric name -> (mean, sample std or None with one seed)
+    best_epochs: list
+    epochs_run: list
+    median_epoch_seconds: float
+    test_eval_seconds: float
+    peak_memory_mib: float
+    memory_kind: str
+    n_params: int
+    budget_cut: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """DisenSeqRec (or one of its variants) against one baseline on the seeds both have."""
+
+    proposed: str
+    baseline: str
+    seeds: list
+    proposed_mean: float
+    baseline_mean: float
+    relative_change: float
+    test: dict  # output of paired_test
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """The table rows and comparisons of one dataset."""
+
+    name: str
+    rows: list
+    comparisons: list
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything BENCH.md shows."""
+
+    command: str
+    n_runs: int
+    versions: list
+    machines: list
+    datasets: list
+    failures: list  # (run_key, one-line error)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def relative_change(proposed: float, baseline: float) -> float:
+    """Return ``(proposed - baseline) / baseline`` in percent; NaN when the baseline is 0."""
+    if baseline == 0:
+        return math.nan
+    return (proposed - baseline) / baseline * 100.0
+
+
+def paired_test(user_ids_a, ndcg_a, user_ids_b, ndcg_b) -> dict:
+    """Compare per-user scores of model A and model B on the users both have.
+
+    Users are aligned by id (ids must be unique within each list). Returns ``n``
+    (paired users), ``mean_diff`` (mean of A - B), the two-sided Wilcoxon
+    signed-rank ``wilcoxon_stat`` and ``wilcoxon_p``, and the paired t-test
+    ``ttest_p``. Both p-values are 1.0 when all differences are zero, NaN without users.
+    """
+    _, index_a, index_b = np.intersect1d(
+        np.asarray(user_ids_a), np.asarray(user_ids_b), return_indices=True
+    )
+    a = np.asarray(ndcg_a, dtype=float)[index_a]
+    b = np.asarray(ndcg_b, dtype=float)[index_b]
+    diff = a - b
+    result = {"n": int(diff.size), "mean_diff": float(diff.mean()) if diff.size else math.nan}
+    if diff.size == 0:
+        return {**result, "wilcoxon_stat": math.nan, "wilcoxon_p": math.nan, "ttest_p": math.nan}
+    if not diff.any():
+        return {**result, "wilcoxon_stat": 0.0, "wilcoxon_p": 1.0, "ttest_p": 1.0}
+    wilcoxon = stats.wilcoxon(a, b, alternative="two-sided")
+    return {
+        **result,
+        "wilcoxon_stat": float(wilcoxon.statistic),
+        "wilcoxon_p": float(wilcoxon.pvalue),
+        "ttest_p": float(stats.ttest_rel(a, b).pvalue),
+    }
+
+
+def mean_std(values) -> tuple:
+    """Return ``(mean, sample std)``; the std is None for a single value."""
+    array = np.asarray(values, dtype=float)
+    std = float(array.std(ddof=1)) if array.size > 1 else None
+    return float(array.mean()), std
+
+
+def user_mean_scores(runs: list) -> tuple:
+    """Average each user's test NDCG@10 over the given runs; return ``(user_ids, means)``."""
+    ids = np.concatenate([np.asarray(run["test_user_ids"], dtype=np.int64) for run in runs])
+    scores = np.concatenate([np.asarray(run[USER_SCORES_KEY], dtype=float) for run in runs])
+    unique_ids, inverse = np.unique(ids, return_inverse=True)
+    return unique_ids, np.bincount(inverse, weights=scores) / np.bincount(inverse)
+
+
+# ---------------------------------------------------------------- summary
+
+
+def summarise(runs: list, failures=(), command: str = "") -> Summary:
+    """Aggregate run dictionaries into a :class:`Summary`."""
+    by_dataset = group(runs, "dataset")
+    return Summary(
+        command=command,
+        n_runs=len(runs),
+        versions=_distinct(run.get("versions") for run in runs),
+        machines=_distinct(run.get("machine") for run in runs),
+        datasets=[_summarise_dataset(name, by_dataset[name]) for name in sorted(by_dataset)],
+        failures=list(failures),
+    )
+
+
+def group(runs: list, key: str) -> dict:
+    """Group runs by the value of ``key``, each group sorted by seed."""
+    groups = {}
+    for run in sorted(runs, key=lambda run: run["seed"]):
+        groups.setdefault(run[key], []).append(run)
+    return groups
+
+
+def _distinct(items) -> list:
+    """Return the distinct non-empty dictionaries among ``items``, in first-seen order."""
+    unique = {json.dumps(item, sort_keys=True): item for item in items if item}
+    return list(unique.values())
+
+
+def is_proposed(label: str) -> bool:
+    """DisenSeqRec itself or a variant of it (``DisenSeqRec@name``)."""
+    return model_class(label) == PROPOSED
+
+
+def model_order(models) -> list:
+    """Order model labels: DisenSeqRec first, its variants next, then the baselines alphabetically."""
+    return sorted(models, key=lambda model: (model != PROPOSED, not is_proposed(model), model))
+
+
+def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
+    """Build the table rows and the DisenSeqRec comparisons of one dataset."""
+    by_model = group(runs, "model")
+    models = model_order(by_model)
+    comparisons = []
+    for proposed in filter(is_proposed, models):
+        for baseline in [model for model in models if not is_proposed(model)]:
+            comparison = _compare(proposed, by_model[proposed], baseline, by_model[baseline])
+            if comparison is not None:
+                comparisons.append(comparison)
+    rows = [_model_row(model, by_model[model]) for model in models]
+    return DatasetSummary(name, rows, comparisons)
+
+
+def _model_row(model: str, runs: list) -> ModelRow:
+    """Aggregate the seeds of one model on one dataset."""
+    return ModelRow(
+        model=model,
+        seeds=[run["seed"] for run in runs],
+        metrics={
+            metric: mean_std([_metric(run, metric) for run in runs])
+            for metric in TABLE_METRICS
+        },
+        best_epochs=[run.get("best_epoch") for run in runs],
+        epochs_run=[run.get("epochs_run") for run in runs],
+        median_epoch_seconds=_reduce(runs, "median_epoch_seconds", np.median),
+        test_eval_seconds=_reduce(runs, "test_eval_seconds", np.mean),
+        peak_memory_mib=max(run.get("peak_memory_bytes") or 0 for run in runs) / MIB,
+        memory_kind="/".join(sorted({str(run.get("memory_kind")) for run in runs})),
+        n_params=max(run.get("n_params") or 0 for run in runs),
+        budget_cut=sum(bool(run.get("budget_cut")) for run in runs),
+    )
+
+
+def _metric(run: dict, metric: str) -> float:
+    """A run's test metric, NaN if it was not computed."""
+    return run["test_result"].get(metric, math.nan)
+
+
+def _reduce(runs: list, key: str, reducer) -> float:
+    """Apply ``reducer`` (``np.median``, ``np.mean``) to the present ``run[key]``; NaN if none."""
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return float(reducer(values)) if values else math.nan
+
+
+def _compare(proposed_label: str, proposed_runs: list, baseline: str, baseline_runs: list) -> Comparison | None:
+    """Compare DisenSeqRec with one baseline on their common seeds (None if there are none)."""
+    seeds = sorted({run["seed"] for run in proposed_runs} & {run["seed"] for run in baseline_runs})
+    if not seeds:
+        return None
+    proposed = [run for run in proposed_runs if run["seed"] in seeds]
+    other = [run for run in baseline_runs if run["seed"] in seeds]
+    proposed_mean, _ = mean_std([_metric(run, COMPARE_METRIC) for run in proposed])
+    baseline_mean, _ = mean_std([_metric(run, COMPARE_METRIC) for run in other])
+    return Comparison(
+        proposed=proposed_label,
+        baseline=baseline,
+        seeds=seeds,
+        proposed_mean=proposed_mean,
+        baseline_mean=baseline_mean,
+        relative_change=relative_change(proposed_mean, baseline_mean),
+        test=paired_test(*user_mean_scores(proposed), *user_mean_scores(other)),
+    )

@@ -1,0 +1,39 @@
+"""The bench's worker process: ``python -m recbole_disen.bench.worker JOB_FILE``.
+
+It executes the one run described by the job file (written by ``execute.run_in_subprocess``) with the
+real runner. A failure goes to the file named by the job's ``error_path`` as one line, for the parent
+to report; no traceback is printed.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from recbole_disen.bench.execute import failure_line, perform
+from recbole_disen.bench.plan import Job
+
+
+def _load_runner():
+    """Return ``recbole_disen.runner.run`` (imported on use: it pulls in torch and RecBole)."""
+    from recbole_disen.runner import run
+
+    return run
+
+
+def main(argv: list) -> int:
+    """Execute the job file named by ``argv``; 0 when its result is stored, 1 when it failed."""
+    if len(argv) != 1:
+        sys.stderr.write("error: the bench worker expects one job file\n")
+        return 2
+    job_data = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    error_path = Path(job_data.pop("error_path"))
+    try:
+        perform(Job(**job_data), _load_runner())
+    except Exception as exc:  # noqa: BLE001 - reported to the parent through error_path
+        error_path.write_text(failure_line(exc), encoding="utf-8")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,45 @@
+"""Files written atomically: to a temporary file in the same folder, then moved onto the target with
+``os.replace``, so a reader (or a run interrupted half-way) sees the old file or the whole new one, never
+a part of it, and a failed write leaves no temporary file behind."""
+
+import contextlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_open(path, text=False):
+    """A new file to write ``path`` through: binary, or with ``text`` UTF-8 with ``\\n`` line ends.
+
+    The target's folder is created if missing. The file replaces ``path`` when the block ends without
+    an exception; on an exception it is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "x", encoding="utf-8", newline="\n") if text else open(temporary, "xb") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_open(path) as stream:
+        stream.write(data)
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` atomically (UTF-8, ``\\n`` line ends)."""
+    with atomic_open(path, text=True) as stream:
+        stream.write(text)
+
+
+def write_json(path, value):
+    """Write ``value`` to ``path`` atomically as indented JSON."""
+    write_text(path, json.dumps(value, indent=1))

@@ -1,0 +1,54 @@
+"""The trainer's hooks against RecBole 1.2.1's Trainer: the source they were mapped against (the comment
+block in trainer.py) and the behaviour that mapping promises."""
+
+import hashlib
+import inspect
+
+import pytest
+import recbole
+from recbole.trainer import Trainer
+from recbole.utils import early_stopping
+
+from recbole_disen.runner import run
+
+# sha256 (first 16 hex digits) of the source of what DisenTrainer overrides or relies on, in RecBole 1.2.1.
+RECBOLE_1_2_1 = {
+    "__init__": "3e1bd209b5a42298",
+    "fit": "330c04de95ea2ad7",
+    "_train_epoch": "2ee67cb58ea7b59a",
+    "_valid_epoch": "711ddf0c46236981",
+    "_save_checkpoint": "59378042d8071a25",
+    "_full_sort_batch_eval": "82664fc5e5aab2da",
+    "evaluate": "a24a9dde4db83037",
+    "early_stopping": "1890e39e7fb85572",
+}
+
+
+def source_hash(function):
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+def test_recbole_trainer_is_the_one_the_hooks_were_mapped_against():
+    """If this fails, RecBole changed: re-read Trainer.fit against the map in trainer.py, then update the hashes."""
+    assert recbole.__version__ == "1.2.1"
+    functions = {name: getattr(Trainer, name) for name in RECBOLE_1_2_1 if name != "early_stopping"}
+    found = {name: source_hash(function) for name, function in {**functions, "early_stopping": early_stopping}.items()}
+    assert found == RECBOLE_1_2_1
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # RecBole writes log/ and log_tensorboard/ into the working folder
+
+
+def test_every_epoch_ends_once_whichever_hook_ends_it(tiny_settings):
+    # eval_step 2: epochs 0 and 2 end in _train_epoch, 1 and 3 in fit's callback after validation.
+    result = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 4, "eval_step": 2})
+    history = result["history"]
+    assert [entry["epoch"] for entry in history] == [0, 1, 2, 3]
+    assert [entry["valid_score"] is None for entry in history] == [True, False, True, False]
+    walls = [entry["wall_seconds"] for entry in history]
+    assert all(wall is not None for wall in walls) and walls == sorted(walls)
+    best = 3 if history[3]["valid_score"] > history[1]["valid_score"] else 1  # early stopping keeps the first best
+    assert result["best_epoch"] == best
+    assert result["best_valid_result"][result["valid_metric"]] == pytest.approx(history[best]["valid_score"])
