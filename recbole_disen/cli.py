@@ -63,6 +63,10 @@ def train(argv):
                      resume=args["resume"] or None)
         sys.stdout.write(
             f"best valid: {result['best_valid_result']}\ntest: {result['test_result']}\n"
+            f"test, all items ranked (RecBole's protocol): {result['test_result_recbole']}\n"
+            f"test, seen items removed: {result['test_result_unseen']}\n"
+            f"share of RecBole's top 10 that the user had before: {result['test_seen_share@10']}\n"
+            f"beyond accuracy, RecBole's protocol: {result['test_beyond_recbole']}\n"
             f"checkpoint: {result['checkpoint']} (last epoch, for --resume: {result['last_checkpoint']})\n"
         )
         return 0

@@ -218,6 +218,12 @@ DISEN_RULES = {
     "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
 }
 
+# Settings of this package for every model: (check, what a valid value is).
+OVERALL_RULES = {
+    "eval_exclude_seen": (lambda v: isinstance(v, bool), "True or False"),
+    "padding_free": (lambda v: isinstance(v, bool), "True or False"),
+}
+
 
 def _check_files(settings, model, dataset):
     """No pickled dataset is saved or loaded, and checkpoint_dir can be a folder."""
@@ -315,6 +321,7 @@ class DisenConfig(Config):
             if default is not None and value is not None and not is_type(value, default):
                 raise UserError(f"setting '{key}' must be of type {type(default).__name__} like its default {default!r}, got {value!r}")
         rules = [(key, rule) for key, rule in RECBOLE_RULES.items() if merged.get(key) is not None]
+        rules += OVERALL_RULES.items()
         if model == "DisenSeqRec":
             rules += DISEN_RULES.items()
         for key, (check, expected) in rules:

@@ -9,7 +9,6 @@ import os
 import platform
 import resource
 import sys
-import time
 from logging import getLogger
 
 import numpy as np
@@ -20,7 +19,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, future, horizon, limits, padding
+from recbole_disen import checkpoint, compat, datacheck, future, horizon, limits, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import UserError, one_line
 from recbole_disen.model import DisenSeqRec
@@ -122,7 +121,9 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     if config["device"].type == "cuda":
         torch.cuda.reset_peak_memory_stats(config["device"])
 
+    seen = protocols.SeenItems(train_data, config["device"]) if protocols.check(config, test_data) else None
     trainer = DisenTrainer(config, net, time_budget=time_budget, data_fingerprint=data_fingerprint)
+    trainer.valid_seen = seen if config["eval_exclude_seen"] else None
     if resume:
         checkpoint.check_same_data(resumed, data_fingerprint, resume, "--resume")
         try:
@@ -130,16 +131,15 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         except (LookupError, TypeError, ValueError, RuntimeError) as error:  # weights that do not fit
             raise UserError(f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
-    start = time.time()
     # With no validation yet (a budget spent before the first one), the current weights are tested.
     tested_best = saved and os.path.isfile(trainer.saved_model_file)
-    test_result = trainer.evaluate(test_data, load_best_model=tested_best, show_progress=progress)
-    test_seconds = time.time() - start
-    users, user_ndcg = trainer.user_ndcg()
+    tests = protocols.test_both(trainer, train_data, test_data, seen, load_best_model=tested_best,
+                                show_progress=progress)
     best_valid_result = {k: float(v) for k, v in (best_valid_result or {}).items()}
-    test_result = {k: float(v) for k, v in test_result.items()}
     logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
-    logger.info(set_color("test result", "yellow") + f": {test_result}")
+    logger.info(set_color("test result", "yellow") + f": {tests['test_result_recbole']}")
+    if tests["test_result_unseen"] is not None:
+        logger.info(set_color("test result, seen items removed", "yellow") + f": {tests['test_result_unseen']}")
     peak, memory_kind = _peak_memory(config["device"])
     versions, machine = environment()
     return {
@@ -149,18 +149,14 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "valid_metric": config["valid_metric"].lower(),
         "best_valid_score": float(best_valid_score),
         "best_valid_result": best_valid_result,
-        "test_result": test_result,
-        "test_user_ids": users.tolist(),
-        "test_user_ndcg@10": [float(x) for x in user_ndcg] if user_ndcg is not None else [],
+        **tests,
         "horizon": config["horizon"],
         "horizon_dropped_users": getattr(train_data.dataset, "horizon_dropped_users", 0),
-        "test_user_horizon_ndcg@10": [float(x) for x in trainer.horizon.user_ndcg()] if trainer.horizon else [],
         "history": trainer.history,
         "best_epoch": trainer.best_epoch,
         "epochs_run": len(trainer.history),
         "budget_cut": trainer.budget_cut,
         "median_epoch_seconds": trainer.median_epoch_seconds(),
-        "test_eval_seconds": test_seconds,
         "peak_memory_bytes": int(peak),
         "memory_kind": memory_kind,
         "n_params": sum(p.numel() for p in net.parameters()),

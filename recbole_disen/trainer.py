@@ -12,9 +12,11 @@ import torch
 from recbole.evaluator import Evaluator
 from recbole.evaluator.metrics import NDCG
 from recbole.trainer import Trainer
+from recbole.utils import calculate_valid_score
 
 from recbole_disen import checkpoint
 from recbole_disen.horizon_metrics import HorizonRecorder
+from recbole_disen.protocols import RankingLog
 
 
 class BudgetSpent(Exception):
@@ -54,6 +56,8 @@ class DisenTrainer(Trainer):
         self.budget_cut = False
         self.best_epoch = None
         self.eval_users = []
+        self.ranking = RankingLog()
+        self.valid_seen = None  # a SeenItems: validation ranks without the users' earlier items
         self._started = None
         self._generator_state = None
         self._validates = False
@@ -127,8 +131,9 @@ class DisenTrainer(Trainer):
     #   505-506 call after every validation, after 501-503 saved an improved model and set
     #   best_valid_result. (Without validation the -last checkpoint is written before 460 saves the best,
     #   so the best_epoch it stores is the previous epoch's.)
-    # - _valid_epoch (272-287) calls self.evaluate(valid_data, load_best_model=False) (283-285), so the
-    #   evaluate override below also runs for every validation; the score feeds early_stopping (473).
+    # - _valid_epoch (272-287) calls self.evaluate(valid_data, load_best_model=False) (283-285) and
+    #   calculate_valid_score; the override below does the same with the validation protocol's seen
+    #   items, so the evaluate override also runs for every validation; the score feeds early_stopping (473).
     # - _save_checkpoint (289-312) is called only when the model improved (502) or, without validation,
     #   after every epoch (460), and at 429: setting best_epoch there is how the best epoch is known.
     # - evaluate (562-630): with load_best_model it would torch.load a pickle (583), so the override loads
@@ -172,7 +177,11 @@ class DisenTrainer(Trainer):
 
     def _valid_epoch(self, valid_data, show_progress=False):
         start = time.time()
-        valid_score, valid_result = super()._valid_epoch(valid_data, show_progress)
+        valid_result = self.evaluate(
+            valid_data, load_best_model=False, show_progress=show_progress,
+            seen=self.valid_seen, exclude_seen=self.valid_seen is not None,
+        )
+        valid_score = calculate_valid_score(valid_result, self.valid_metric)
         if self.history:
             self.history[-1].update(valid_seconds=time.time() - start, valid_score=float(valid_score))
         return valid_score, valid_result
@@ -183,19 +192,24 @@ class DisenTrainer(Trainer):
             checkpoint.save_atomic(self._state(epoch_idx, checkpoint.LAST), self.last_model_file)
 
     def _full_sort_batch_eval(self, batched_data):
-        self.eval_users.append(batched_data[0][self.config["USER_ID_FIELD"]].cpu())
         interaction, scores, positive_u, positive_i = super()._full_sort_batch_eval(batched_data)
+        self.eval_users.append(interaction[self.config["USER_ID_FIELD"]].cpu())
+        scores = self.ranking.observe(interaction, scores, positive_i)
         if self.horizon:
             self.horizon.collect(interaction, scores)
         return interaction, scores, positive_u, positive_i
 
-    def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False):
-        """RecBole's evaluation; the best checkpoint is loaded with weights_only=True."""
+    def evaluate(self, eval_data, load_best_model=True, model_file=None, show_progress=False, seen=None,
+                 exclude_seen=False):
+        """RecBole's evaluation; the best checkpoint is loaded with weights_only=True. ``seen`` (a
+        SeenItems) records how many top-10 items the users had before; ``exclude_seen`` removes them
+        from the ranking. ``self.ranking`` keeps what this evaluation recommended."""
         if load_best_model:
             if not self.config["single_spec"]:
                 torch.distributed.barrier()  # rank 0 may still be writing the best checkpoint
             self.load_best(model_file)
         self.eval_users = []
+        self.ranking = RankingLog(seen, exclude_seen)
         if self.horizon:
             self.horizon.reset()
         result = super().evaluate(eval_data, False, None, show_progress)

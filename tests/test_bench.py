@@ -369,3 +369,56 @@ def test_module_entry_point_reports_user_error(tmp_path):
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], check=False)
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: dataset path")
+
+
+def with_protocols(run, unseen_ndcg, unseen_recall, unseen_users, seen_share, beyond):
+    """A fake run as the runner returns it since it tests under both ranking protocols."""
+    return {**run, "test_result_recbole": run["test_result"], "test_user_ndcg@10_recbole": run["test_user_ndcg@10"],
+            "test_result_unseen": {"ndcg@10": unseen_ndcg, "recall@10": unseen_recall},
+            "test_user_ndcg@10_unseen": unseen_users, "test_seen_share@10": seen_share, "test_targets_seen": 0,
+            "test_beyond_recbole": beyond, "test_beyond_unseen": {k: v + 0.05 for k, v in beyond.items()}}
+
+
+def cells_of(text, start):
+    line = next(line for line in text.splitlines() if line.startswith(start))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_both_protocols_and_beyond_accuracy_tables_by_hand():
+    beyond = {"itemcoverage@10": 0.5, "averagepopularity@10": 12.25, "giniindex@10": 0.7,
+              "tailpercentage@10": 0.01, "entropy@10": 6.5}
+    disen_unseen, sas_unseen = [0.5, 0.1, 0.4, 0.3, 0.6, 0.2], [0.4, 0.2, 0.35, 0.1, 0.5, 0.25]
+    runs = [
+        with_protocols(fake_result("DisenSeqRec", "toy", 2020), 0.35, 0.6, disen_unseen, 0.2, beyond),
+        with_protocols(fake_result("SASRec", "toy", 2020), 0.30, 0.5, sas_unseen, 0.125, beyond),
+        {**fake_result("SASRec", "toy", 2020), "model": "BERT4Rec"},  # a run from before: no protocols
+    ]
+    text = report.render_markdown(summary.summarise(runs, command="cmd"))
+    # fake_result's recall@10 is twice its NDCG@10 under RecBole's protocol
+    assert cells_of(text, "| DisenSeqRec | 2020 | 0.3000") == [
+        "DisenSeqRec", "2020", "0.3000 ± -", "0.6000 ± -", "0.3500 ± -", "0.6000 ± -", "0.2000 ± -", "0"]
+    assert cells_of(text, "| SASRec | 2020 | 0.2500")[4:7] == ["0.3000 ± -", "0.5000 ± -", "0.1250 ± -"]
+    # the run from before is in the main tables only
+    assert sum(line.startswith("| BERT4Rec | 2020 |") for line in text.splitlines()) == 1
+    assert "| DisenSeqRec | BERT4Rec |" in text and "| BERT4Rec | RecBole's |" not in text
+    assert "| RecBole's | DisenSeqRec | BERT4Rec |" not in text
+
+    recbole = cells_of(text, "| RecBole's | DisenSeqRec | SASRec |")
+    assert recbole[4:7] == ["0.3000", "0.2500", "+20.00%"]
+    unseen = cells_of(text, "| seen removed | DisenSeqRec | SASRec |")
+    diff = np.array(disen_unseen) - np.array(sas_unseen)  # 0.1, -0.1, 0.05, 0.2, 0.1, -0.05
+    t = diff.mean() / (diff.std(ddof=1) / math.sqrt(diff.size))
+    assert unseen[4:9] == ["0.3500", "0.3000", f"{(0.35 - 0.30) / 0.30 * 100:+.2f}%", "6", "+0.0500"]
+    assert unseen[10] == f"{stats.wilcoxon(disen_unseen, sas_unseen).pvalue:.3g}"
+    assert unseen[11] == f"{2 * stats.t.sf(abs(t), diff.size - 1):.3g}"
+
+    assert cells_of(text, "| DisenSeqRec | RecBole's |") == [
+        "DisenSeqRec", "RecBole's", "0.5000 ± -", "12.2500 ± -", "0.7000 ± -", "0.0100 ± -", "6.5000 ± -"]
+    assert cells_of(text, "| SASRec | seen removed |")[2:] == [
+        "0.5500 ± -", "12.3000 ± -", "0.7500 ± -", "0.0600 ± -", "6.5500 ± -"]
+
+
+def test_runs_from_before_the_protocols_get_no_protocol_tables():
+    runs = [fake_result("DisenSeqRec", "toy", 2020), fake_result("SASRec", "toy", 2020)]
+    text = report.render_markdown(summary.summarise(runs, command="cmd"))
+    assert "Both ranking protocols" not in text and "Beyond accuracy" not in text

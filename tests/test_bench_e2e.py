@@ -49,6 +49,13 @@ def test_bench_end_to_end_and_resume(tmp_path, monkeypatch):
     if diff.any():  # the paired t-test by hand: t = mean / (sd / sqrt(n))
         t = diff.mean() / (diff.std(ddof=1) / math.sqrt(diff.size))
         assert cells[10] == f"{2 * stats.t.sf(abs(t), diff.size - 1):.3g}"
+    # both protocols and the beyond-accuracy metrics reach the report from the runs' JSON
+    unseen_row = next(l for l in report.splitlines() if l.startswith("| seen removed | DisenSeqRec | SASRec |"))
+    d_unseen, b_unseen = (runs[m]["test_result_unseen"]["ndcg@10"] for m in ("DisenSeqRec", "SASRec"))
+    assert [c.strip() for c in unseen_row.strip("|").split("|")][4:6] == [f"{d_unseen:.4f}", f"{b_unseen:.4f}"]
+    beyond_row = next(l for l in report.splitlines() if l.startswith("| SASRec | RecBole's |"))
+    entropy = runs["SASRec"]["test_beyond_recbole"]["entropy@10"]
+    assert 0 < entropy and beyond_row.rstrip(" |").endswith(f"{entropy:.4f} ± -")
     assert (tmp_path / "out" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out" / "runs").iterdir()}

@@ -40,6 +40,28 @@ def test_result_and_checkpoint_load_with_weights_only(tiny_settings):
         assert state["config"]["model"] == "DisenSeqRec" and "state_dict" in state
     mean_ndcg = sum(result["test_user_ndcg@10"]) / len(result["test_user_ndcg@10"])
     assert mean_ndcg == pytest.approx(result["test_result"]["ndcg@10"], abs=1e-4)
+    # Both protocols from the same model: no tiny user repeats an item, so removing the users' earlier
+    # items can only lift each target; RecBole's protocol is the one in force by default.
+    assert result["test_result"] == result["test_result_recbole"] and result["test_targets_seen"] == 0
+    recbole, unseen = result["test_user_ndcg@10_recbole"], result["test_user_ndcg@10_unseen"]
+    assert all(u >= r for u, r in zip(unseen, recbole)) and sum(unseen) > sum(recbole)
+    assert sum(unseen) / len(unseen) == pytest.approx(result["test_result_unseen"]["ndcg@10"], abs=1e-4)
+    assert 0 < result["test_seen_share@10"] < 1
+    for name in ("recbole", "unseen"):
+        beyond = result[f"test_beyond_{name}"]
+        assert set(beyond) == {"itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10"}
+        assert 0 < beyond["itemcoverage@10"] <= 1 and 0 <= beyond["giniindex@10"] < 1
+        assert 0 <= beyond["tailpercentage@10"] <= 1 and beyond["averagepopularity@10"] > 0
+        assert math.log(10) <= beyond["entropy@10"] <= math.log(40)  # 60 lists of 10 distinct items, 40 items
+
+
+def test_validation_protocol_follows_the_setting(tiny_settings):
+    """Training does not depend on validation, so the same epochs' weights are validated both ways."""
+    runs = [run("SASRec", "tiny", config_dict={**tiny_settings, "eval_exclude_seen": flag}) for flag in (False, True)]
+    recbole, unseen = ([h["valid_score"] for h in r["history"]] for r in runs)
+    assert all(u > r for u, r in zip(unseen, recbole))
+    assert runs[1]["eval_exclude_seen"] and runs[1]["test_result"] == runs[1]["test_result_unseen"]
+    assert runs[1]["test_user_ndcg@10"] == runs[1]["test_user_ndcg@10_unseen"]
 
 
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_settings):
@@ -73,6 +95,8 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--s2s_mask=random", "'s2s_mask' must be 'loss' or 'mass'"),
     ("--s2s_mask=mass --n_intents=1", "s2s_mask 'mass' needs n_intents >= 2"),
     ("--epochs=ten", "setting 'epochs' must be of type int"),
+    ("--eval_exclude_seen=yes", "setting 'eval_exclude_seen' must be of type bool"),
+    ("--eval_exclude_seen=None", "setting 'eval_exclude_seen' must be True or False"),
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),

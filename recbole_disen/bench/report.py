@@ -5,7 +5,17 @@ from pathlib import Path
 
 from recbole_disen import files
 from recbole_disen.bench.plan import PROPOSED
-from recbole_disen.bench.summary import TABLE_METRICS, Comparison, DatasetSummary, ModelRow, Summary
+from recbole_disen.bench.summary import (
+    BEYOND_METRICS, PROTOCOL_METRICS, PROTOCOLS, TABLE_METRICS, Comparison, DatasetSummary, ModelRow, Summary,
+)
+
+COMPARISON_HEADER = ["Model", "Baseline", "Common seeds", "Model NDCG@10", "Baseline NDCG@10", "Relative change",
+                     "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
+PAIRED_NOTE = ("Per-user NDCG@10 is averaged over the common seeds, users are paired by id; "
+               "Wilcoxon signed-rank and paired t-test, two-sided.")
+PROTOCOL_NAMES = {"recbole": "RecBole's", "unseen": "seen removed"}
+METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10"}
+BEYOND_NAMES = ["ItemCoverage@10", "AveragePopularity@10", "GiniIndex@10", "TailPercentage@10", "Entropy@10 (nats)"]
 
 
 def write_markdown(path: Path, summary: Summary) -> Path:
@@ -53,7 +63,7 @@ def _dataset_lines(dataset: DatasetSummary) -> list:
               "Params", "Budget-cut runs"]
     rows = [_row_cells(row) for row in dataset.rows]
     lines = [f"## {dataset.name}", ""] + _table(header, rows) + [""]
-    return lines + _comparison_lines(dataset) + [""]
+    return lines + _comparison_lines(dataset) + [""] + _protocol_lines(dataset)
 
 
 def _row_cells(row: ModelRow) -> list:
@@ -77,12 +87,46 @@ def _comparison_lines(dataset: DatasetSummary) -> list:
     title = f"### {PROPOSED} vs baselines on {dataset.name} (test NDCG@10)"
     if not dataset.comparisons:
         return [title, "", f"No {PROPOSED} and baseline runs with a common seed.", ""]
-    header = ["Model", "Baseline", "Common seeds", "Model NDCG@10", "Baseline NDCG@10",
-              "Relative change", "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
-    note = ("Per-user NDCG@10 is averaged over the common seeds, users are paired by id; "
-            "Wilcoxon signed-rank and paired t-test, two-sided.")
     rows = [_comparison_cells(comparison) for comparison in dataset.comparisons]
-    return [title, "", note, ""] + _table(header, rows)
+    return [title, "", PAIRED_NOTE, ""] + _table(COMPARISON_HEADER, rows)
+
+
+def _protocol_lines(dataset: DatasetSummary) -> list:
+    """Both ranking protocols side by side with their paired tests, and the top 10's beyond-accuracy
+    metrics (nothing for runs made before the runner tested under both)."""
+    if not dataset.protocol_rows:
+        return []
+    header = ["Model", "Seeds", *(f"{METRIC_NAMES[m]}, {PROTOCOL_NAMES[p]}" for p in PROTOCOLS for m in PROTOCOL_METRICS),
+              "Share of RecBole's top 10 seen before", "Test targets seen before"]
+    rows = [[row.model, _join(row.seeds),
+             *(_format_mean_std(*row.metrics[(p, m)]) for p in PROTOCOLS for m in PROTOCOL_METRICS),
+             _format_mean_std(*row.seen_share), _join(row.targets_seen)] for row in dataset.protocol_rows]
+    note = ("The same trained models tested twice. RecBole's: every item ranked, the user's earlier items "
+            "included. Seen removed (S3Rec's protocol): every item the user interacted with before the "
+            "target is taken out of the ranking, so a user whose target is such an item misses.")
+    lines = [f"### Both ranking protocols on {dataset.name} (test)", "", note, ""] + _table(header, rows) + [""]
+    return lines + _protocol_comparison_lines(dataset) + _beyond_lines(dataset)
+
+
+def _protocol_comparison_lines(dataset: DatasetSummary) -> list:
+    """The DisenSeqRec-against-baselines paired tests under each protocol."""
+    rows = [[PROTOCOL_NAMES[p], *_comparison_cells(c)] for p, c in dataset.protocol_comparisons]
+    if not rows:
+        return []
+    title = f"### {PROPOSED} vs baselines on {dataset.name} under both protocols (test NDCG@10)"
+    return [title, "", PAIRED_NOTE, ""] + _table(["Protocol", *COMPARISON_HEADER], rows) + [""]
+
+
+def _beyond_lines(dataset: DatasetSummary) -> list:
+    """The beyond-accuracy metrics of each model's test top 10 under each protocol."""
+    rows = [[row.model, PROTOCOL_NAMES[p], *(_format_mean_std(*row.metrics[(p, m)]) for m in BEYOND_METRICS)]
+            for row in dataset.protocol_rows for p in PROTOCOLS]
+    note = ("Of all test users' top-10 lists: the share of items recommended at least once, the mean "
+            "training count of a recommended item, the Gini index of how often each item is recommended, "
+            "the share of recommended items in the long tail (the 10% least trained, RecBole's "
+            "`tail_ratio`), and the Shannon entropy of the recommended items (`recbole_disen/metrics.py`).")
+    title = f"### Beyond accuracy on {dataset.name} (test top 10)"
+    return [title, "", note, ""] + _table(["Model", "Protocol", *BEYOND_NAMES], rows) + [""]
 
 
 def _comparison_cells(comparison: Comparison) -> list:

@@ -13,6 +13,11 @@ TABLE_METRICS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20")
 COMPARE_METRIC = "ndcg@10"
 USER_SCORES_KEY = "test_user_ndcg@10"
 MIB = 2**20
+# The runner tests each model under both ranking protocols: RecBole's (all items ranked) and with each
+# user's earlier items removed; runs made before that have neither and are left out of those tables.
+PROTOCOLS = ("recbole", "unseen")
+PROTOCOL_METRICS = ("ndcg@10", "recall@10")
+BEYOND_METRICS = ("itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,17 @@ class ModelRow:
     memory_kind: str
     n_params: int
     budget_cut: int
+
+
+@dataclass(frozen=True)
+class ProtocolRow:
+    """One model's test metrics under both ranking protocols and what its top 10 holds, over seeds."""
+
+    model: str
+    seeds: list
+    metrics: dict  # (protocol, metric of PROTOCOL_METRICS or BEYOND_METRICS) -> (mean, std or None)
+    seen_share: tuple  # share of RecBole's top-10 slots holding items the user had before: (mean, std)
+    targets_seen: list  # per seed: test targets the user had before (with seen items removed, they miss)
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ class DatasetSummary:
     name: str
     rows: list
     comparisons: list
+    protocol_rows: tuple = ()  # ProtocolRow of each model with runs under both protocols
+    protocol_comparisons: tuple = ()  # (protocol, Comparison) on per-user NDCG@10 under that protocol
 
 
 @dataclass(frozen=True)
@@ -163,14 +181,53 @@ def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
     """Build the table rows and the DisenSeqRec comparisons of one dataset."""
     by_model = group(runs, "model")
     models = model_order(by_model)
+    rows = [_model_row(model, by_model[model]) for model in models]
+    both = {model: [run for run in by_model[model] if run.get("test_result_unseen")] for model in models}
+    both = {model: model_runs for model, model_runs in both.items() if model_runs}
+    return DatasetSummary(
+        name, rows, _comparisons(by_model),
+        protocol_rows=tuple(_protocol_row(model, model_runs) for model, model_runs in both.items()),
+        protocol_comparisons=tuple(
+            (protocol, comparison) for protocol in PROTOCOLS
+            for comparison in _comparisons({model: _under(model_runs, protocol) for model, model_runs in both.items()})
+        ),
+    )
+
+
+def _comparisons(by_model: dict) -> list:
+    """Each DisenSeqRec label against each baseline, on their common seeds (models in report order)."""
+    models = model_order(by_model)
     comparisons = []
     for proposed in filter(is_proposed, models):
         for baseline in [model for model in models if not is_proposed(model)]:
             comparison = _compare(proposed, by_model[proposed], baseline, by_model[baseline])
             if comparison is not None:
                 comparisons.append(comparison)
-    rows = [_model_row(model, by_model[model]) for model in models]
-    return DatasetSummary(name, rows, comparisons)
+    return comparisons
+
+
+def _under(runs: list, protocol: str) -> list:
+    """The runs with their test result and per-user NDCG@10 those of ``protocol``."""
+    return [{**run, "test_result": run[f"test_result_{protocol}"],
+             USER_SCORES_KEY: run[f"{USER_SCORES_KEY}_{protocol}"]} for run in runs]
+
+
+def _protocol_row(model: str, runs: list) -> ProtocolRow:
+    """Aggregate both protocols' metrics and the beyond-accuracy metrics of one model's seeds."""
+    metrics = {
+        (protocol, metric): mean_std([(run.get(f"test_{part}_{protocol}") or {}).get(metric, math.nan) for run in runs])
+        for protocol in PROTOCOLS
+        for part, names in (("result", PROTOCOL_METRICS), ("beyond", BEYOND_METRICS))
+        for metric in names
+    }
+    return ProtocolRow(
+        model=model,
+        seeds=[run["seed"] for run in runs],
+        metrics=metrics,
+        seen_share=mean_std([math.nan if run.get("test_seen_share@10") is None else run["test_seen_share@10"]
+                             for run in runs]),
+        targets_seen=[run.get("test_targets_seen") for run in runs],
+    )
 
 
 def _model_row(model: str, runs: list) -> ModelRow:
