@@ -422,3 +422,30 @@ def test_runs_from_before_the_protocols_get_no_protocol_tables():
     runs = [fake_result("DisenSeqRec", "toy", 2020), fake_result("SASRec", "toy", 2020)]
     text = report.render_markdown(summary.summarise(runs, command="cmd"))
     assert "Both ranking protocols" not in text and "Beyond accuracy" not in text
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def next_item_folder(out):
+    """A results folder of next-item runs only: protocols or not, a variant, a second dataset."""
+    beyond = {"itemcoverage@10": 0.5, "averagepopularity@10": 12.25, "giniindex@10": 0.7,
+              "tailpercentage@10": 0.01, "entropy@10": 6.5}
+    runs = [with_protocols(fake_result(model, "toy", seed), 0.3 - 0.01 * index, 0.5,
+                           [0.1 * index + offset * (index + 1) ** 2 for offset in USER_OFFSETS], 0.2, beyond)
+            for index, (model, seed) in enumerate(NDCG10)]
+    runs.append({**fake_result("DisenSeqRec", "toy", 2021), "model": "DisenSeqRec@noseq",
+                 "test_user_ndcg@10": [0.3, 0.1, 0.4, 0.2, 0.3, 0.25]})
+    runs.append({**fake_result("SASRec", "toy", 2020), "model": "BERT4Rec"})
+    runs += [{**fake_result(model, "toy", 2020), "dataset": "other"} for model in ("DisenSeqRec", "SASRec")]
+    (out / "runs").mkdir(parents=True)
+    for index, run in enumerate(runs):
+        (out / "runs" / f"{index}.json").write_text(json.dumps(run))
+    return out
+
+
+def test_a_next_item_folder_renders_as_before_horizon_runs(tmp_path):
+    # golden/bench_next_item.md is BENCH.md of this folder as the bench wrote it before it knew horizon runs
+    out = next_item_folder(tmp_path / "res")
+    command.write_outputs(out, "recbole-disen bench --datasets toy", [("toy__GRU4Rec__seed1", "ValueError: x")])
+    assert (out / "BENCH.md").read_text() == (GOLDEN / "bench_next_item.md").read_text()
