@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from recbole_disen.bench import command, execute, plan, report, summary, worker
+from recbole_disen.bench import command, compare, execute, plan, report, summary, worker
 from recbole_disen.errors import UserError, one_line
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -131,9 +131,9 @@ def test_cli_writes_run_jsons_and_report(tmp_path, capsys):
 
 
 def test_relative_change_by_hand():
-    assert summary.relative_change(0.33, 0.30) == pytest.approx(10.0)
-    assert summary.relative_change(0.27, 0.30) == pytest.approx(-10.0)
-    assert math.isnan(summary.relative_change(0.1, 0.0))
+    assert compare.relative_change(0.33, 0.30) == pytest.approx(10.0)
+    assert compare.relative_change(0.27, 0.30) == pytest.approx(-10.0)
+    assert math.isnan(compare.relative_change(0.1, 0.0))
 
 
 def test_paired_test_aligns_users_and_matches_hand_t_test():
@@ -141,7 +141,7 @@ def test_paired_test_aligns_users_and_matches_hand_t_test():
     ndcg_a = [0.50, 0.20, 0.45, 0.30, 0.10, 0.99]
     ids_b = [4, 2, 7, 1, 3, 5]
     ndcg_b = [0.05, 0.10, 0.50, 0.15, 0.40, 0.48]
-    result = summary.paired_test(ids_a, ndcg_a, ids_b, ndcg_b)
+    result = compare.paired_test(ids_a, ndcg_a, ids_b, ndcg_b)
 
     a = np.array([0.20, 0.30, 0.45, 0.10, 0.50])  # users 1..5
     b = np.array([0.15, 0.10, 0.40, 0.05, 0.48])
@@ -158,14 +158,14 @@ def test_paired_test_aligns_users_and_matches_hand_t_test():
 def test_paired_test_wilcoxon_tiny_example():
     # differences 0.1, 0.2, -0.05, 0.3, 0.15: the only negative one has rank 1, so W = 1;
     # exact two-sided p = 2 * P(W <= 1) = 2 * 2 / 2**5 = 0.125
-    result = summary.paired_test([1, 2, 3, 4, 5], [0.6, 0.7, 0.45, 0.8, 0.65],
+    result = compare.paired_test([1, 2, 3, 4, 5], [0.6, 0.7, 0.45, 0.8, 0.65],
                                [1, 2, 3, 4, 5], [0.5] * 5)
     assert result["wilcoxon_stat"] == pytest.approx(1.0)
     assert result["wilcoxon_p"] == pytest.approx(0.125)
 
 
 def test_paired_test_all_equal_gives_p_one():
-    result = summary.paired_test([1, 2, 3], [0.1, 0.2, 0.3], [3, 2, 1], [0.3, 0.2, 0.1])
+    result = compare.paired_test([1, 2, 3], [0.1, 0.2, 0.3], [3, 2, 1], [0.3, 0.2, 0.1])
     assert result == {"n": 3, "mean_diff": 0.0, "wilcoxon_stat": 0.0, "wilcoxon_p": 1.0,
                       "ttest_p": 1.0}
 

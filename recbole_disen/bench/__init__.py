@@ -13,7 +13,8 @@ The parts, in the order a bench command uses them:
 * ``plan``: the command's arguments, datasets and the list of runs (``Job``);
 * ``execute``: each run in this process or in a worker process, its JSON stored once it succeeded;
 * ``worker``: the worker process's entry point (``python -m recbole_disen.bench.worker JOB_FILE``);
-* ``summary``: the statistics and the per-dataset summary, pure functions over run dictionaries;
+* ``compare``: the statistics (mean ± std over seeds, the paired tests of DisenSeqRec against each
+  baseline) and ``summary``: the per-dataset summary, pure functions over run dictionaries;
 * ``report``: the Markdown of BENCH.md; ``plot``: the PNG of curves.png;
 * ``command``: the command itself, ``cli`` and ``main``.
 """

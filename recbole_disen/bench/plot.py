@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 
 from recbole_disen import files
-from recbole_disen.bench.summary import COMPARE_METRIC, group, model_order
+from recbole_disen.bench.compare import group, model_order
+from recbole_disen.bench.summary import COMPARE_METRIC
 
 
 def write_curves(path: Path, runs: list) -> Path:

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from recbole_disen import files
 from recbole_disen.bench.plan import PROPOSED
+from recbole_disen.bench.compare import Comparison
 from recbole_disen.bench.summary import (
-    BEYOND_METRICS, PROTOCOL_METRICS, PROTOCOLS, TABLE_METRICS, Comparison, DatasetSummary, ModelRow, Summary,
+    BEYOND_METRICS, PROTOCOL_METRICS, PROTOCOLS, TABLE_METRICS, DatasetSummary, ModelRow, Summary,
 )
 
 COMPARISON_HEADER = ["Model", "Baseline", "Common seeds", "Model NDCG@10", "Baseline NDCG@10", "Relative change",

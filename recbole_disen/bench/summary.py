@@ -1,13 +1,13 @@
-"""The bench's statistics and summary: pure functions over run dictionaries (as stored in ``runs/``)."""
+"""The bench's summary: pure functions over run dictionaries (as stored in ``runs/``); the statistics
+are ``compare``'s."""
 
 import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from recbole_disen.bench.plan import PROPOSED, model_class
+from recbole_disen.bench.compare import comparisons, group, mean_std, metric_of, model_order
 
 TABLE_METRICS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20")
 COMPARE_METRIC = "ndcg@10"
@@ -49,19 +49,6 @@ class ProtocolRow:
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """DisenSeqRec (or one of its variants) against one baseline on the seeds both have."""
-
-    proposed: str
-    baseline: str
-    seeds: list
-    proposed_mean: float
-    baseline_mean: float
-    relative_change: float
-    test: dict  # output of paired_test
-
-
-@dataclass(frozen=True)
 class DatasetSummary:
     """The table rows and comparisons of one dataset."""
 
@@ -84,59 +71,6 @@ class Summary:
     failures: list  # (run_key, one-line error)
 
 
-# ---------------------------------------------------------------- statistics
-
-
-def relative_change(proposed: float, baseline: float) -> float:
-    """Return ``(proposed - baseline) / baseline`` in percent; NaN when the baseline is 0."""
-    if baseline == 0:
-        return math.nan
-    return (proposed - baseline) / baseline * 100.0
-
-
-def paired_test(user_ids_a, ndcg_a, user_ids_b, ndcg_b) -> dict:
-    """Compare per-user scores of model A and model B on the users both have.
-
-    Users are aligned by id (ids must be unique within each list). Returns ``n``
-    (paired users), ``mean_diff`` (mean of A - B), the two-sided Wilcoxon
-    signed-rank ``wilcoxon_stat`` and ``wilcoxon_p``, and the paired t-test
-    ``ttest_p``. Both p-values are 1.0 when all differences are zero, NaN without users.
-    """
-    _, index_a, index_b = np.intersect1d(
-        np.asarray(user_ids_a), np.asarray(user_ids_b), return_indices=True
-    )
-    a = np.asarray(ndcg_a, dtype=float)[index_a]
-    b = np.asarray(ndcg_b, dtype=float)[index_b]
-    diff = a - b
-    result = {"n": int(diff.size), "mean_diff": float(diff.mean()) if diff.size else math.nan}
-    if diff.size == 0:
-        return {**result, "wilcoxon_stat": math.nan, "wilcoxon_p": math.nan, "ttest_p": math.nan}
-    if not diff.any():
-        return {**result, "wilcoxon_stat": 0.0, "wilcoxon_p": 1.0, "ttest_p": 1.0}
-    wilcoxon = stats.wilcoxon(a, b, alternative="two-sided")
-    return {
-        **result,
-        "wilcoxon_stat": float(wilcoxon.statistic),
-        "wilcoxon_p": float(wilcoxon.pvalue),
-        "ttest_p": float(stats.ttest_rel(a, b).pvalue),
-    }
-
-
-def mean_std(values) -> tuple:
-    """Return ``(mean, sample std)``; the std is None for a single value."""
-    array = np.asarray(values, dtype=float)
-    std = float(array.std(ddof=1)) if array.size > 1 else None
-    return float(array.mean()), std
-
-
-def user_mean_scores(runs: list) -> tuple:
-    """Average each user's test NDCG@10 over the given runs; return ``(user_ids, means)``."""
-    ids = np.concatenate([np.asarray(run["test_user_ids"], dtype=np.int64) for run in runs])
-    scores = np.concatenate([np.asarray(run[USER_SCORES_KEY], dtype=float) for run in runs])
-    unique_ids, inverse = np.unique(ids, return_inverse=True)
-    return unique_ids, np.bincount(inverse, weights=scores) / np.bincount(inverse)
-
-
 # ---------------------------------------------------------------- summary
 
 
@@ -153,28 +87,10 @@ def summarise(runs: list, failures=(), command: str = "") -> Summary:
     )
 
 
-def group(runs: list, key: str) -> dict:
-    """Group runs by the value of ``key``, each group sorted by seed."""
-    groups = {}
-    for run in sorted(runs, key=lambda run: run["seed"]):
-        groups.setdefault(run[key], []).append(run)
-    return groups
-
-
 def _distinct(items) -> list:
     """Return the distinct non-empty dictionaries among ``items``, in first-seen order."""
     unique = {json.dumps(item, sort_keys=True): item for item in items if item}
     return list(unique.values())
-
-
-def is_proposed(label: str) -> bool:
-    """DisenSeqRec itself or a variant of it (``DisenSeqRec@name``)."""
-    return model_class(label) == PROPOSED
-
-
-def model_order(models) -> list:
-    """Order model labels: DisenSeqRec first, its variants next, then the baselines alphabetically."""
-    return sorted(models, key=lambda model: (model != PROPOSED, not is_proposed(model), model))
 
 
 def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
@@ -185,25 +101,14 @@ def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
     both = {model: [run for run in by_model[model] if run.get("test_result_unseen")] for model in models}
     both = {model: model_runs for model, model_runs in both.items() if model_runs}
     return DatasetSummary(
-        name, rows, _comparisons(by_model),
+        name, rows, comparisons(by_model, COMPARE_METRIC, USER_SCORES_KEY),
         protocol_rows=tuple(_protocol_row(model, model_runs) for model, model_runs in both.items()),
         protocol_comparisons=tuple(
             (protocol, comparison) for protocol in PROTOCOLS
-            for comparison in _comparisons({model: _under(model_runs, protocol) for model, model_runs in both.items()})
+            for comparison in comparisons({model: _under(model_runs, protocol) for model, model_runs in both.items()},
+                                          COMPARE_METRIC, USER_SCORES_KEY)
         ),
     )
-
-
-def _comparisons(by_model: dict) -> list:
-    """Each DisenSeqRec label against each baseline, on their common seeds (models in report order)."""
-    models = model_order(by_model)
-    comparisons = []
-    for proposed in filter(is_proposed, models):
-        for baseline in [model for model in models if not is_proposed(model)]:
-            comparison = _compare(proposed, by_model[proposed], baseline, by_model[baseline])
-            if comparison is not None:
-                comparisons.append(comparison)
-    return comparisons
 
 
 def _under(runs: list, protocol: str) -> list:
@@ -236,7 +141,7 @@ def _model_row(model: str, runs: list) -> ModelRow:
         model=model,
         seeds=[run["seed"] for run in runs],
         metrics={
-            metric: mean_std([_metric(run, metric) for run in runs])
+            metric: mean_std([metric_of(run, metric) for run in runs])
             for metric in TABLE_METRICS
         },
         best_epochs=[run.get("best_epoch") for run in runs],
@@ -250,32 +155,7 @@ def _model_row(model: str, runs: list) -> ModelRow:
     )
 
 
-def _metric(run: dict, metric: str) -> float:
-    """A run's test metric, NaN if it was not computed."""
-    return run["test_result"].get(metric, math.nan)
-
-
 def _reduce(runs: list, key: str, reducer) -> float:
     """Apply ``reducer`` (``np.median``, ``np.mean``) to the present ``run[key]``; NaN if none."""
     values = [run[key] for run in runs if run.get(key) is not None]
     return float(reducer(values)) if values else math.nan
-
-
-def _compare(proposed_label: str, proposed_runs: list, baseline: str, baseline_runs: list) -> Comparison | None:
-    """Compare DisenSeqRec with one baseline on their common seeds (None if there are none)."""
-    seeds = sorted({run["seed"] for run in proposed_runs} & {run["seed"] for run in baseline_runs})
-    if not seeds:
-        return None
-    proposed = [run for run in proposed_runs if run["seed"] in seeds]
-    other = [run for run in baseline_runs if run["seed"] in seeds]
-    proposed_mean, _ = mean_std([_metric(run, COMPARE_METRIC) for run in proposed])
-    baseline_mean, _ = mean_std([_metric(run, COMPARE_METRIC) for run in other])
-    return Comparison(
-        proposed=proposed_label,
-        baseline=baseline,
-        seeds=seeds,
-        proposed_mean=proposed_mean,
-        baseline_mean=baseline_mean,
-        relative_change=relative_change(proposed_mean, baseline_mean),
-        test=paired_test(*user_mean_scores(proposed), *user_mean_scores(other)),
-    )
