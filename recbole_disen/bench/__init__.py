@@ -3,10 +3,12 @@
 ``recbole-disen bench --datasets ml-100k`` (or ``python -m recbole_disen.bench ...``) trains every
 (dataset, model, seed) combination, each in its own worker process, and writes under ``--out``:
 
-* ``runs/<dataset>__<model>__seed<seed>.json``: the runner's result plus the run's spec;
-  a run whose JSON holds the same spec is skipped, so an interrupted benchmark resumes;
-* ``BENCH.md``: a Markdown report built from all run JSONs in the folder;
-* ``curves.png``: validation NDCG@10 against epoch and wall time.
+* ``runs/<dataset>__<model>__seed<seed>.json``: the runner's result plus the run's spec (``...__h<N>.json``
+  for a run of ``--horizon N``); a run whose JSON holds the same spec is skipped, so an interrupted
+  benchmark resumes;
+* ``BENCH.md``: a Markdown report built from all run JSONs in the folder: per dataset the next-item
+  tables, then a horizon table for each N of its ``--horizon`` runs;
+* ``curves.png``: the validation score (NDCG@10, or horizon NDCG@10) against epoch and wall time.
 
 The parts, in the order a bench command uses them:
 
@@ -14,7 +16,8 @@ The parts, in the order a bench command uses them:
 * ``execute``: each run in this process or in a worker process, its JSON stored once it succeeded;
 * ``worker``: the worker process's entry point (``python -m recbole_disen.bench.worker JOB_FILE``);
 * ``compare``: the statistics (mean ± std over seeds, the paired tests of DisenSeqRec against each
-  baseline) and ``summary``: the per-dataset summary, pure functions over run dictionaries;
+  baseline), ``summary``: the per-dataset summary, and ``horizon_summary``: the horizon tables, pure
+  functions over run dictionaries;
 * ``report``: the Markdown of BENCH.md; ``plot``: the PNG of curves.png;
 * ``command``: the command itself, ``cli`` and ``main``.
 """

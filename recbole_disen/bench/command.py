@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from recbole_disen.bench import execute, plot, report
+from recbole_disen.bench import execute, horizon_summary, plot, report
 from recbole_disen.bench.plan import PROG, build_parser, plan_jobs
 from recbole_disen.bench.summary import USER_SCORES_KEY, summarise
 from recbole_disen.errors import UserError
@@ -28,12 +28,19 @@ def load_runs(runs_dir: Path) -> list:
         except (OSError, ValueError) as exc:
             log.warning("skipping unreadable run file %s: %s", path, exc)
             continue
-        missing = REQUIRED_RUN_KEYS - set(run) if isinstance(run, dict) else REQUIRED_RUN_KEYS
+        missing = _required_keys(run) - set(run) if isinstance(run, dict) else REQUIRED_RUN_KEYS
         if missing:
             log.warning("skipping run file %s: missing %s", path, ", ".join(sorted(missing)))
             continue
         runs.append(run)
     return runs
+
+
+def _required_keys(run: dict) -> frozenset:
+    """What the report reads of a run: a horizon run's per-user horizon scores and dropped users besides."""
+    if horizon_summary.horizon_of(run):
+        return REQUIRED_RUN_KEYS | horizon_summary.REQUIRED_RUN_KEYS
+    return REQUIRED_RUN_KEYS
 
 
 def write_outputs(out: Path, command: str, failures: list) -> Path:

@@ -1,4 +1,5 @@
-"""curves.png: validation score against epoch and wall seconds, one row of panels per dataset.
+"""curves.png: validation score against epoch and wall seconds, one row of panels per dataset (and per horizon
+N of its ``--horizon`` runs, whose validation score is horizon NDCG@10).
 
 matplotlib is imported on use: only this part of the bench needs it.
 """
@@ -8,20 +9,23 @@ from pathlib import Path
 
 from recbole_disen import files
 from recbole_disen.bench.compare import group, model_order
+from recbole_disen.bench.horizon_summary import horizon_of
 from recbole_disen.bench.summary import COMPARE_METRIC
 
 
 def write_curves(path: Path, runs: list) -> Path:
-    """Write validation score against epoch and wall seconds, per dataset, as a PNG (atomically)."""
+    """Write validation score against epoch and wall seconds, per dataset and horizon, as a PNG (atomically)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    by_dataset = group(runs, "dataset")
-    figure = Figure(figsize=(12, 3.8 * len(by_dataset)))
+    panels = {}  # (dataset, horizon N or 0 for next-item runs) -> its runs
+    for run in runs:
+        panels.setdefault((run["dataset"], horizon_of(run)), []).append(run)
+    figure = Figure(figsize=(12, 3.8 * len(panels)))
     FigureCanvasAgg(figure)
-    axes = figure.subplots(len(by_dataset), 2, squeeze=False)
-    for row, name in zip(axes, sorted(by_dataset)):
-        _plot_dataset(row, name, by_dataset[name])
+    axes = figure.subplots(len(panels), 2, squeeze=False)
+    for row, (name, horizon) in zip(axes, sorted(panels)):
+        _plot_dataset(row, f"{name}, horizon {horizon}" if horizon else name, panels[(name, horizon)])
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

@@ -6,14 +6,11 @@ from pathlib import Path
 from recbole_disen import files
 from recbole_disen.bench.plan import PROPOSED
 from recbole_disen.bench.compare import Comparison
+from recbole_disen.bench.horizon_summary import HorizonSummary, horizon_metrics
 from recbole_disen.bench.summary import (
     BEYOND_METRICS, PROTOCOL_METRICS, PROTOCOLS, TABLE_METRICS, DatasetSummary, ModelRow, Summary,
 )
 
-COMPARISON_HEADER = ["Model", "Baseline", "Common seeds", "Model NDCG@10", "Baseline NDCG@10", "Relative change",
-                     "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
-PAIRED_NOTE = ("Per-user NDCG@10 is averaged over the common seeds, users are paired by id; "
-               "Wilcoxon signed-rank and paired t-test, two-sided.")
 PROTOCOL_NAMES = {"recbole": "RecBole's", "unseen": "seen removed"}
 METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10"}
 BEYOND_NAMES = ["ItemCoverage@10", "AveragePopularity@10", "GiniIndex@10", "TailPercentage@10", "Entropy@10 (nats)"]
@@ -58,13 +55,15 @@ def _format_mapping(mapping: dict) -> str:
 
 
 def _dataset_lines(dataset: DatasetSummary) -> list:
-    """The results table and comparison table of one dataset."""
+    """The next-item results and comparison tables of one dataset (if it has next-item runs), then each horizon's."""
     header = ["Model", "Seeds", "Recall@10", "NDCG@10", "MRR@10", "Recall@20", "NDCG@20",
               "Best epoch(s)", "Epochs run", "Median s/epoch", "Test eval s", "Peak memory (MiB)",
               "Params", "Budget-cut runs"]
-    rows = [_row_cells(row) for row in dataset.rows]
-    lines = [f"## {dataset.name}", ""] + _table(header, rows) + [""]
-    return lines + _comparison_lines(dataset) + [""] + _protocol_lines(dataset)
+    lines = [f"## {dataset.name}", ""]
+    if dataset.rows:  # a dataset with horizon runs only has no next-item tables
+        lines += _table(header, [_row_cells(row) for row in dataset.rows]) + [""]
+        lines += _comparison_lines(dataset) + [""] + _protocol_lines(dataset)
+    return lines + [line for horizon in dataset.horizons for line in _horizon_lines(dataset.name, horizon)]
 
 
 def _row_cells(row: ModelRow) -> list:
@@ -86,10 +85,15 @@ def _row_cells(row: ModelRow) -> list:
 def _comparison_lines(dataset: DatasetSummary) -> list:
     """The DisenSeqRec-against-baselines table of one dataset."""
     title = f"### {PROPOSED} vs baselines on {dataset.name} (test NDCG@10)"
-    if not dataset.comparisons:
+    return _comparison_table(title, dataset.comparisons, "NDCG@10")
+
+
+def _comparison_table(title: str, comparisons: list, metric: str) -> list:
+    """A DisenSeqRec-against-baselines table on ``metric`` (``NDCG@10``), with its title and note."""
+    if not comparisons:
         return [title, "", f"No {PROPOSED} and baseline runs with a common seed.", ""]
-    rows = [_comparison_cells(comparison) for comparison in dataset.comparisons]
-    return [title, "", PAIRED_NOTE, ""] + _table(COMPARISON_HEADER, rows)
+    rows = [_comparison_cells(comparison) for comparison in comparisons]
+    return [title, "", _paired_note(metric), ""] + _table(_comparison_header(metric), rows)
 
 
 def _protocol_lines(dataset: DatasetSummary) -> list:
@@ -115,7 +119,7 @@ def _protocol_comparison_lines(dataset: DatasetSummary) -> list:
     if not rows:
         return []
     title = f"### {PROPOSED} vs baselines on {dataset.name} under both protocols (test NDCG@10)"
-    return [title, "", PAIRED_NOTE, ""] + _table(["Protocol", *COMPARISON_HEADER], rows) + [""]
+    return [title, "", _paired_note("NDCG@10"), ""] + _table(["Protocol", *_comparison_header("NDCG@10")], rows) + [""]
 
 
 def _beyond_lines(dataset: DatasetSummary) -> list:
@@ -128,6 +132,34 @@ def _beyond_lines(dataset: DatasetSummary) -> list:
             "`tail_ratio`), and the Shannon entropy of the recommended items (`recbole_disen/metrics.py`).")
     title = f"### Beyond accuracy on {dataset.name} (test top 10)"
     return [title, "", note, ""] + _table(["Model", "Protocol", *BEYOND_NAMES], rows) + [""]
+
+
+def _horizon_lines(name: str, horizon: HorizonSummary) -> list:
+    """The horizon table of one dataset and N, and its DisenSeqRec-against-baselines tests."""
+    n = horizon.horizon
+    header = ["Model", "Seeds", "Recall@10", "NDCG@10", *(f"MRR, item {i}" for i in range(1, n + 1)), "Dropped users"]
+    rows = [[row.model, _join(row.seeds), *(_format_mean_std(*row.metrics[m]) for m in horizon_metrics(n)),
+             _join(row.dropped_users)] for row in horizon.rows]
+    note = (f"Runs made with `--horizon {n}` (README, \"Horizon evaluation\"): each user's last {n} interactions "
+            "are the test horizon, ranked once from the history before them. Recall@10 and NDCG@10 score the "
+            "horizon's distinct items as a set; MRR, item i is the reciprocal rank of the i-th future item in the "
+            "full ranking, under the ranking protocol in force (RecBole's unless `eval_exclude_seen`). Validation, "
+            f"one horizon earlier, stops on horizon NDCG@10. Users with fewer than {2 * n + 2} interactions are dropped.")
+    lines = [f"### Horizon {n} on {name} (test)", "", note, ""] + _table(header, rows) + [""]
+    title = f"### {PROPOSED} vs baselines on {name}, horizon {n} (test horizon NDCG@10)"
+    return lines + _comparison_table(title, horizon.comparisons, "horizon NDCG@10") + [""]
+
+
+def _comparison_header(metric: str) -> list:
+    """Header of a DisenSeqRec-against-baselines table on ``metric`` (``NDCG@10``)."""
+    return ["Model", "Baseline", "Common seeds", f"Model {metric}", f"Baseline {metric}", "Relative change",
+            "Users", "Mean diff", "Wilcoxon W", "Wilcoxon p", "t-test p"]
+
+
+def _paired_note(metric: str) -> str:
+    """How the paired tests on per-user ``metric`` were made."""
+    return (f"Per-user {metric} is averaged over the common seeds, users are paired by id; "
+            "Wilcoxon signed-rank and paired t-test, two-sided.")
 
 
 def _comparison_cells(comparison: Comparison) -> list:

@@ -1,5 +1,8 @@
-"""The bench's summary: pure functions over run dictionaries (as stored in ``runs/``); the statistics
-are ``compare``'s."""
+"""The bench's summary: pure functions over run dictionaries (as stored in ``runs/``).
+
+The next-item tables are built here from the runs without a horizon; ``horizon_summary`` builds the
+horizon tables, and ``compare`` holds the statistics both use.
+"""
 
 import json
 import math
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recbole_disen.bench.compare import comparisons, group, mean_std, metric_of, model_order
+from recbole_disen.bench.horizon_summary import horizon_of, summarise_horizons
 
 TABLE_METRICS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20")
 COMPARE_METRIC = "ndcg@10"
@@ -57,6 +61,7 @@ class DatasetSummary:
     comparisons: list
     protocol_rows: tuple = ()  # ProtocolRow of each model with runs under both protocols
     protocol_comparisons: tuple = ()  # (protocol, Comparison) on per-user NDCG@10 under that protocol
+    horizons: tuple = ()  # HorizonSummary of each horizon N with runs
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,8 @@ def _distinct(items) -> list:
 
 
 def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
-    """Build the table rows and the DisenSeqRec comparisons of one dataset."""
-    by_model = group(runs, "model")
+    """Build the table rows and the DisenSeqRec comparisons of one dataset: next-item, then each horizon."""
+    by_model = group([run for run in runs if not horizon_of(run)], "model")
     models = model_order(by_model)
     rows = [_model_row(model, by_model[model]) for model in models]
     both = {model: [run for run in by_model[model] if run.get("test_result_unseen")] for model in models}
@@ -108,6 +113,7 @@ def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
             for comparison in comparisons({model: _under(model_runs, protocol) for model, model_runs in both.items()},
                                           COMPARE_METRIC, USER_SCORES_KEY)
         ),
+        horizons=summarise_horizons(runs),
     )
 
 
