@@ -18,7 +18,8 @@ FIXED_SETTINGS = {
     "topk": [5, 10, 20],
     "valid_metric": "NDCG@10",
 }
-MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed"}
+HORIZON_VALID_METRIC = "horizon_ndcg@10"  # replaces valid_metric in the runs of --horizon N
+MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], dest="overrides",
                         metavar="[MODEL:]KEY=VALUE", help="config override for every run, or only "
                         "for MODEL; VALUE is a Python literal or a plain string (repeatable)")
+    parser.add_argument("--horizon", type=int, default=0, metavar="N",
+                        help="test every run on each user's next N items instead of the next one "
+                        f"(settings horizon: N, valid_metric: {HORIZON_VALID_METRIC}); its runs are "
+                        "named __hN and reported beside the next-item ones (default: 0, off)")
     parser.add_argument("--no-progress", action="store_false", dest="show_progress",
                         help="hide training progress bars")
     return parser
@@ -128,7 +133,7 @@ def parse_override(item: str, models: list) -> tuple:
         raise UserError(f"--set {item!r} names model {model!r}, which is not in --models")
     if key in MANAGED_KEYS:
         raise UserError(f"--set cannot change {key!r}: the benchmark sets it "
-                        "(use --seeds for seeds)")
+                        "(use --seeds for seeds, --horizon N for the horizon evaluation)")
     value = parse_value(text.strip())
     try:
         json.dumps(value)
@@ -178,7 +183,9 @@ def resolve_dataset(text: str, data_dir: Path) -> DatasetRef:
 
 
 def check_limits(args: argparse.Namespace) -> None:
-    """Reject a non-positive ``--budget`` or ``--jobs``."""
+    """Reject a non-positive ``--budget`` or ``--jobs`` and a negative ``--horizon``."""
+    if args.horizon < 0:
+        raise UserError(f"--horizon must be an integer >= 0 (0: next item only), got {args.horizon}")
     if args.budget is not None and not args.budget > 0:
         raise UserError(f"--budget must be a positive number of seconds, got {args.budget}")
     if args.jobs < 1:
@@ -218,6 +225,8 @@ def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
              config_files: list) -> Job:
     """Build the spec of one run and where its outputs go."""
     config_dict = {**overrides, "seed": seed, **FIXED_SETTINGS}
+    if args.horizon:
+        config_dict.update(horizon=args.horizon, valid_metric=HORIZON_VALID_METRIC)
     if dataset.data_path is not None:
         config_dict["data_path"] = dataset.data_path
     spec = {
@@ -228,7 +237,7 @@ def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
         "config_files": config_files,
         "budget": args.budget,
     }
-    run_key = f"{dataset.name}__{model}__seed{seed}"
+    run_key = f"{dataset.name}__{model}__seed{seed}" + (f"__h{args.horizon}" if args.horizon else "")
     return Job(
         run_key=run_key,
         spec=json.loads(json.dumps(spec)),
