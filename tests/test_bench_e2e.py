@@ -13,9 +13,9 @@ SETTINGS = ["epochs=2", "hidden_size=16", "inner_size=32", "n_layers=1", "MAX_IT
             "train_batch_size=64", "eval_batch_size=64", "gpu_id=''"]
 
 
-def bench(tmp_path):
+def bench(tmp_path, *extra):
     argv = ["bench", "--datasets", str(tmp_path / "tiny.txt"), "--models", "DisenSeqRec,SASRec",
-            "--seeds", "2020", "--out", str(tmp_path / "out"), "--no-progress"]
+            "--seeds", "2020", "--out", str(tmp_path / "out"), "--no-progress", *extra]
     for setting in SETTINGS:
         argv += ["--set", setting]
     return cli.main(argv)
@@ -61,3 +61,28 @@ def test_bench_end_to_end_and_resume(tmp_path, monkeypatch):
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out" / "runs").iterdir()}
     assert bench(tmp_path) == 0  # resumed: nothing to run again
     assert stamps == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out" / "runs").iterdir()}
+
+    # the same models on the next 2 items, into the same folder, beside the next-item runs
+    assert bench(tmp_path, "--horizon", "2") == 0
+    assert stamps.items() <= {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out" / "runs").iterdir()}.items()
+    horizon = {m: json.loads((tmp_path / "out" / "runs" / f"tiny__{m}__seed2020__h2.json").read_text())
+               for m in ("DisenSeqRec", "SASRec")}
+    short = sum(len(items) < 6 for items in tiny_sequences().values())  # 2 test, 2 validation, 2 training items
+    assert short > 0
+    for run in horizon.values():
+        assert run["horizon"] == 2 and run["valid_metric"] == "horizon_ndcg@10" and run["horizon_dropped_users"] == short
+        assert len(run["test_user_ids"]) == len(run["test_user_horizon_ndcg@10"]) == 60 - short
+    report = (tmp_path / "out" / "BENCH.md").read_text()
+    next_item_part, _, horizon_part = report.partition("### Horizon 2 on tiny (test)")
+    assert sasrec_row in next_item_part and horizon_part
+    result = horizon["SASRec"]["test_result"]
+    names = ("horizon_recall@10", "horizon_ndcg@10", "horizon_pos1_mrr", "horizon_pos2_mrr")
+    assert next(l for l in horizon_part.splitlines() if l.startswith("| SASRec | 2020 |")) == (
+        "| SASRec | 2020 | " + " | ".join(f"{result[name]:.4f} ± -" for name in names) + f" | {short} |")
+    row = next(l for l in horizon_part.splitlines() if l.startswith("| DisenSeqRec | SASRec |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    d, b = (horizon[m]["test_result"]["horizon_ndcg@10"] for m in ("DisenSeqRec", "SASRec"))
+    per_user = [np.array(horizon[m]["test_user_horizon_ndcg@10"])[np.argsort(horizon[m]["test_user_ids"])]
+                for m in ("DisenSeqRec", "SASRec")]
+    assert cells[3:5] == [f"{d:.4f}", f"{b:.4f}"] and cells[6] == str(60 - short)
+    assert cells[7] == f"{(per_user[0] - per_user[1]).mean():+.4f}"
