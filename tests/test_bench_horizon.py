@@ -8,7 +8,7 @@ from scipy import stats
 
 from recbole_disen.bench import command, report, summary
 from recbole_disen.errors import UserError
-from test_bench import FakeRunner, bench_args, cells_of, fake_result, planned
+from test_bench import PNG_MAGIC, FakeRunner, bench_args, cells_of, fake_result, planned
 
 # Hand-picked horizon test metrics per (model, seed): Recall@10, NDCG@10, MRR of future items 1 and 2.
 HORIZON = {
@@ -117,6 +117,7 @@ def test_horizon_and_next_item_runs_share_a_folder_and_the_report(tmp_path):
         "DisenSeqRec", "SASRec", "2020, 2021", "0.3200", "0.2200", f"{(0.32 - 0.22) / 0.22 * 100:+.2f}%", "6",
         f"{mean:+.4f}", "1.0", f"{2 * 2 / 2**6:.3g}", f"{t_p:.3g}"]
     assert f"{t_p:.3g}" == "0.0261"  # mean 0.1583, sd 0.1241: t = 3.125 with 5 degrees of freedom
+    assert (out / "curves.png").read_bytes()[:8] == PNG_MAGIC  # a row of panels for the horizon runs too
 
 
 def test_horizon_only_dataset_and_a_variant_against_each_baseline():
