@@ -28,7 +28,7 @@ BEST, LAST = "best", "last"  # the run's best checkpoint and its last epoch (the
 # Settings that shape the data a run trains on: a resumed run must use the same ones.
 DATA_KEYS = [*dataset_arguments, "eval_args", "numerical_features", "discretization", "drop_duplicate_rows"]
 # The early-stopping state (best score, steps without gain) and the best result are measured in these.
-STOPPING_KEYS = ["metrics", "topk", "valid_metric"]
+STOPPING_KEYS = ["metrics", "topk", "valid_metric", "eval_exclude_seen"]
 
 
 class BadCheckpoint(ValueError):

@@ -216,12 +216,16 @@ DISEN_RULES = {
     "future_max_len": (lambda v: v is None or (is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
     "n_heads": (lambda v: is_type(v, 0) and v >= 1, "an integer >= 1"),
     "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
+    "initializer_range": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
+    "layer_norm_eps": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
+    "hidden_act": (lambda v: v in ("gelu", "relu", "swish", "tanh", "sigmoid"), "one of gelu, relu, swish, tanh, sigmoid"),
 }
 
 # Settings of this package for every model: (check, what a valid value is).
 OVERALL_RULES = {
     "eval_exclude_seen": (lambda v: isinstance(v, bool), "True or False"),
     "padding_free": (lambda v: isinstance(v, bool), "True or False"),
+    "drop_duplicate_rows": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -320,7 +324,7 @@ class DisenConfig(Config):
             default = self.internal_config_dict.get(key)
             if default is not None and value is not None and not is_type(value, default):
                 raise UserError(f"setting '{key}' must be of type {type(default).__name__} like its default {default!r}, got {value!r}")
-        rules = [(key, rule) for key, rule in RECBOLE_RULES.items() if merged.get(key) is not None]
+        rules = [(key, rule) for key, rule in RECBOLE_RULES.items() if merged.get(key) is not None or key in user]
         rules += OVERALL_RULES.items()
         if model == "DisenSeqRec":
             rules += DISEN_RULES.items()

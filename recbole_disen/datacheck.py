@@ -1,7 +1,6 @@
 """Checks on a dataset's files before and while RecBole reads them, each failing as one clear line."""
 
 import contextlib
-import math
 import os
 import shutil
 import tempfile
@@ -15,6 +14,7 @@ from recbole.utils import FeatureType, ModelType
 from recbole.utils.url import rename_atomic_files
 
 from recbole_disen.errors import UserError, one_line
+from recbole_disen.prepare import is_finite_number
 
 DOWNLOAD_TIMEOUT = 20  # seconds
 
@@ -138,20 +138,13 @@ def check_rows(config, path, header):
                         f"{path}, line {number}: {len(values)} fields where the header has {len(header)}; a "
                         f"separator {separator!r} inside an id would shift the columns: remove it from the id"
                     )
-                if time_index is not None and not _finite(values[time_index]):
+                if time_index is not None and not is_finite_number(values[time_index]):
                     raise UserError(
                         f"{path}, line {number}: timestamp {values[time_index]!r} is not a finite number: "
                         "fix or remove the row"
                     )
     except UnicodeDecodeError:
         raise UserError(f"{path}, line {number + 1}: not {config['encoding'] or 'utf-8'} text: convert the file") from None
-
-
-def _finite(text):
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
 
 
 def drop_duplicates(config, dataset):

@@ -59,7 +59,14 @@ def check_settings(model, settings):
         raise UserError(f"horizon needs a sequential model that uses RecBole's SequentialDataset; {model} does not")
     if settings.get("benchmark_filename"):
         raise UserError("horizon makes its own split: it cannot use benchmark_filename's pre-split files")
+    if n > settings.get("MAX_ITEM_LIST_LENGTH", n):
+        raise UserError(
+            f"horizon {n} is longer than MAX_ITEM_LIST_LENGTH {settings.get('MAX_ITEM_LIST_LENGTH')}: the test input "
+            "must hold the whole validation horizon; use a horizon <= MAX_ITEM_LIST_LENGTH"
+        )
     eval_args = settings.get("eval_args") or {}
+    if eval_args.get("order", "TO") != "TO":
+        raise UserError(f"horizon orders each user's items by time: set eval_args order to TO, got {eval_args.get('order')!r}")
     mode = eval_args.get("mode", "full")
     if any(m != "full" for m in (mode.values() if isinstance(mode, dict) else [mode])):
         raise UserError(f"horizon ranks all items: set eval_args mode to full, got {mode!r}")
@@ -75,12 +82,16 @@ class HorizonDataset(CompatSequentialDataset):
 
     def __init__(self, config):
         self.horizon = config["horizon"]
-        super().__init__(config)
-        needed = 2 * self.horizon + 2
-        self.horizon_dropped_users = datacheck.drop_short_users(
-            config, self, needed, f"horizon {self.horizon} ({self.horizon} test, {self.horizon} validation, 2 training items)"
-        )
+        self.horizon_dropped_users = 0
         self._horizon_split = None
+        super().__init__(config)
+
+    def drop_short_users(self):
+        """Drop, and count, the users too short for the protocol (after exact duplicates are dropped)."""
+        n = self.horizon
+        self.horizon_dropped_users = datacheck.drop_short_users(
+            self.config, self, 2 * n + 2, f"horizon {n} ({n} test, {n} validation, 2 training items)"
+        )
 
     def data_augmentation(self):
         """RecBole's augmentation of each user's items up to the first test-horizon item, then each row's

@@ -16,7 +16,8 @@ import functools
 import torch
 
 # Bucket upper edges: rows of length 1-2, 3-4, 5-6, 7-8, 9-12, 13-16, 17-24, 25-32, 33-48, 49+.
-# Each bucket's rows are cut to its longest row, so at most about a third of a bucket is padding.
+# Each bucket's rows are cut to its longest row: on Beauty's training rows that leaves 1.14 slots per
+# real item, against 5.97 when every row is padded to 50 (random batches of 2048).
 BUCKET_EDGES = (2, 4, 6, 8, 12, 16, 24, 32, 48)
 
 # Models whose forward(item_seq, item_seq_len, ...) gives the same output for a row however much

@@ -133,7 +133,7 @@ def _convert(rows_of: RowReader, header: Row, src, out_dir, name, overwrite=Fals
         raise UserError(f"{target} is the input file itself: choose another --out or --name (it is never written over)")
     if target.exists() and not overwrite:
         raise UserError(f"{target} already exists: pass --overwrite to replace it, or choose another --out or --name")
-    folder = _make_folder(target.parent)
+    _make_folder(target.parent)
     tally = _Tally()
     with _open_text(src) as lines:
         _write_atomically(target, header, _non_empty(tally.count(rows_of(_decoded(lines, src))), src))
@@ -177,7 +177,7 @@ def _amazon_csv_row(line: str, number: int) -> Row:
     if not user or not item or "\t" in user + item:
         raise UserError(f"line {number}: user and item ids must be non-empty and contain no tabs")
     for label, value in (("rating", rating), ("timestamp", timestamp)):
-        if not _is_finite_number(value):
+        if not is_finite_number(value):
             raise UserError(
                 f"line {number}: {label} {value!r} is not a number; "
                 "the file must be user,item,rating,timestamp without a header"
@@ -197,7 +197,8 @@ def _non_empty(rows: Iterable[Row], src: Path) -> Iterator[Row]:
         raise UserError(f"{src} holds no interactions: give a non-empty input file")
 
 
-def _is_finite_number(text: str) -> bool:
+def is_finite_number(text: str) -> bool:
+    """Whether ``text`` reads as a finite float (no NaN, no inf)."""
     try:
         return math.isfinite(float(text))
     except ValueError:

@@ -126,7 +126,8 @@ def test_both(trainer, train_data, test_data, seen, load_best_model, show_progre
     with ``test_user_ids``) and beyond-accuracy metrics (suffixes ``_recbole``, ``_unseen``; None
     where it does not apply); the share of RecBole's top 10 that the users already had
     (``test_seen_share@10``) and how many test targets the users had before (``test_targets_seen``)."""
-    item_counts = metrics.train_item_counts(train_data)
+    # Beyond-accuracy metrics read the sequential training rows: only where the protocols apply.
+    item_counts = metrics.train_item_counts(train_data) if seen is not None else None
     out, passes = {}, {}
     for name, exclude in (("recbole", False), ("unseen", True)):
         if exclude and seen is None:
@@ -140,7 +141,9 @@ def test_both(trainer, train_data, test_data, seen, load_best_model, show_progre
         passes[name] = (users, time.time() - start)
         out[f"test_result_{name}"] = {key: float(value) for key, value in result.items()}
         out[f"test_user_ndcg@10_{name}"] = [float(x) for x in ndcg] if ndcg is not None else []
-        out[f"test_beyond_{name}"] = metrics.beyond_accuracy(trainer.ranking.items(), item_counts, trainer.config)
+        out[f"test_beyond_{name}"] = (
+            metrics.beyond_accuracy(trainer.ranking.items(), item_counts, trainer.config) if seen is not None else None
+        )
         horizon_ndcg = trainer.horizon.user_ndcg() if trainer.horizon else []
         out[f"test_user_horizon_ndcg@10_{name}"] = [float(x) for x in horizon_ndcg]
         if not exclude:

@@ -19,6 +19,7 @@ from recbole.model.abstract_recommender import SequentialRecommender
 
 from recbole_disen import checkpoint, config as disen_config, item_names, runner
 from recbole_disen.errors import UserError, one_line
+from recbole_disen.horizon import HORIZON_FIELD
 
 # Stored settings that RecBole's Config refuses to take back as input: with ``local_rank`` present it
 # starts distributed training (and fails on the missing ``nproc``). MODEL_TYPE, MODEL_INPUT_TYPE and
@@ -123,13 +124,15 @@ def append_target(item_seq, item_seq_len, target):
 
 
 def history_batch(model, test_data, user_ids, raw_user_ids):
-    """Interaction with each user's whole known sequence (test input + test target) as the model's input."""
+    """Interaction with each user's whole known sequence (test input + test target, or + the whole test
+    horizon under the horizon protocol) as the model's input."""
     split = test_data.dataset
     rows = last_rows(split, user_ids, raw_user_ids)
     feat = split.inter_feat
-    item_seq, item_seq_len = append_target(
-        feat[model.ITEM_SEQ][rows], feat[model.ITEM_SEQ_LEN][rows], feat[model.POS_ITEM_ID][rows]
-    )
+    item_seq, item_seq_len = feat[model.ITEM_SEQ][rows], feat[model.ITEM_SEQ_LEN][rows]
+    held_out = feat[HORIZON_FIELD][rows] if HORIZON_FIELD in feat else feat[model.POS_ITEM_ID][rows].unsqueeze(1)
+    for position in range(held_out.size(1)):  # [B, N]: the N held-out items in time order (N is small)
+        item_seq, item_seq_len = append_target(item_seq, item_seq_len, held_out[:, position])
     return Interaction({model.USER_ID: user_ids, model.ITEM_SEQ: item_seq, model.ITEM_SEQ_LEN: item_seq_len})
 
 

@@ -44,15 +44,18 @@ def build_dataset(config):
     with datacheck.readable_errors(config):
         datacheck.ensure_inter_file(config)
         if config["horizon"]:
-            return horizon.HorizonDataset(config)  # its own split; drops the users too short for it
-        if config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
+            dataset = horizon.HorizonDataset(config)  # its own split
+        elif config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
             recbole.data.dataset, config["model"] + "Dataset"
         ):
             dataset = compat.CompatSequentialDataset(config)
         else:
             dataset = create_dataset(config)
         datacheck.drop_duplicates(config, dataset)
-        datacheck.check_split(config, dataset)
+        if config["horizon"]:
+            dataset.drop_short_users()
+        else:
+            datacheck.check_split(config, dataset)
         limits.check(config, dataset)
     return dataset
 

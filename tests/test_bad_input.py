@@ -144,9 +144,15 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     ("--save_dataloaders=True", "setting 'save_dataloaders' is not supported here"),
     ("--MAX_ITEM_LIST_LENGTH=1000000000", "MAX_ITEM_LIST_LENGTH 1000000000 cannot fit: the run needs at least"),
     ("--n_intents=1000000000", "n_intents 1000000000 cannot fit: the run needs at least"),
+    ("--MAX_ITEM_LIST_LENGTH=None", "'MAX_ITEM_LIST_LENGTH' must be an integer >= 1, got None"),
+    ("--initializer_range=-1", "'initializer_range' must be a number > 0, got -1"),
+    ("--layer_norm_eps=0", "'layer_norm_eps' must be a number > 0, got 0"),
+    ("--hidden_act=foo", "'hidden_act' must be one of gelu, relu, swish, tanh, sigmoid, got 'foo'"),
+    ("--drop_duplicate_rows=None", "'drop_duplicate_rows' must be True or False, got None"),
+    ("--horizon=3 --valid_metric=horizon_ndcg@10 --MAX_ITEM_LIST_LENGTH=2", "horizon 3 is longer than MAX_ITEM_LIST_LENGTH 2"),
 ])
 def test_out_of_range_settings_stop_before_any_work(tmp_path, capsys, tiny_data, setting, message):
-    assert message in run_cli(tmp_path, capsys, "tiny", setting)
+    assert message in run_cli(tmp_path, capsys, "tiny", *setting.split())
 
 
 def test_a_checkpoint_dir_that_is_a_file(tmp_path, capsys, tiny_data):

@@ -51,6 +51,8 @@ def test_horizon_1_scores_equal_recboles_next_item_scores(tiny_settings):
     ("--horizon=3 --valid_metric=horizon_ndcg@10 --eval_args={'split':{'RS':[0.8,0.1,0.1]},'order':'TO','mode':'full'}",
      "horizon holds out its own validation and test horizons"),
     ("--horizon=3 --valid_metric=horizon_ndcg@10 --model=BPR", "horizon needs a sequential model"),
+    ("--horizon=3 --valid_metric=horizon_ndcg@10 --eval_args={'split':{'LS':'valid_and_test'},'order':'RO','mode':'full'}",
+     "horizon orders each user's items by time: set eval_args order to TO"),
 ])
 def test_bad_horizon_settings_are_one_line(words, message, tiny_settings, capsys):
     args = [f"--{k}={v}" for k, v in tiny_settings.items()]

@@ -115,3 +115,16 @@ def test_baselines_get_the_same_split(tmp_path, model):
     got = build_hand(tmp_path / model, model=model)
     for a, b in zip(expected[1:4], got[1:4]):
         assert rows(expected[0], a) == rows(got[0], b)
+
+
+def test_exact_duplicates_are_dropped_before_the_horizon_split(tmp_path):
+    dataset, _, valid, test, _ = build_hand(tmp_path)
+    expected = rows(dataset, valid), rows(dataset, test)
+    path = tmp_path / "hand" / "hand.inter"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, next(line for line in lines if line.startswith("ua\tta2\t"))]) + "\n")
+    # Kept, ua's repeated last interaction would make (ta2, ta2) its test horizon and (va2, ta1) its validation one.
+    dataset, _, valid, test, _ = build(build_config("DisenSeqRec", "hand", config_dict={
+        **TINY, "data_path": str(tmp_path), "MAX_ITEM_LIST_LENGTH": 3, "horizon": 2,
+        "valid_metric": "horizon_ndcg@10", "checkpoint_dir": str(tmp_path / "saved2")}))
+    assert (rows(dataset, valid), rows(dataset, test)) == expected

@@ -86,6 +86,21 @@ def test_history_is_each_users_whole_sequence(loaded):
         assert not seq[length:].any()
 
 
+def test_a_horizon_models_history_holds_the_whole_test_horizon(tmp_path):
+    from recbole_disen.runner import build, build_config
+
+    write_inter(tmp_path, "tiny", tiny_sequences())
+    settings = {**TINY, "data_path": str(tmp_path), "horizon": 3, "valid_metric": "horizon_ndcg@10",
+                "MAX_ITEM_LIST_LENGTH": 4, "checkpoint_dir": str(tmp_path / "saved")}
+    dataset, _, _, test_data, model = build(build_config("DisenSeqRec", "tiny", config_dict=settings))
+    users = [user for user, items in tiny_sequences().items() if len(items) >= 8][:3]  # long enough for horizon 3
+    interaction = recommend.history_batch(model, test_data, recommend.internal_user_ids(dataset, users), users)
+    for row, user in enumerate(users):
+        length = int(interaction[model.ITEM_SEQ_LEN][row])
+        seq = interaction[model.ITEM_SEQ][row, :length]
+        assert dataset.id2token(dataset.iid_field, seq).tolist() == tiny_sequences()[user][-4:]
+
+
 def test_append_target_keeps_the_last_items():
     item_seq = torch.tensor([[1, 2, 0], [1, 2, 3], [0, 0, 0]])
     seq, length = recommend.append_target(item_seq, torch.tensor([2, 3, 0]), torch.tensor([7, 8, 9]))

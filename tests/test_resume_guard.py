@@ -87,6 +87,7 @@ def test_changed_contents_of_the_same_file_are_refused(tmp_path, capsys):
     ({"load_col": "{'inter': ['user_id', 'item_id', 'timestamp', 'rating']}"}, "load_col is"),
     ({"n_intents": 3}, "n_intents is 2 there and 3 here"),
     ({"valid_metric": "NDCG@10"}, "valid_metric is 'MRR@10' there and 'NDCG@10' here"),
+    ({"eval_exclude_seen": True}, "eval_exclude_seen is False there and True here"),
     ({"model": "SASRec"}, "model is 'DisenSeqRec' there and 'SASRec' here"),
 ])
 def test_other_settings_are_refused(trained, tmp_path, capsys, change, named):

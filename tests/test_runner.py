@@ -166,3 +166,9 @@ def test_a_run_logs_plain_numbers_and_no_recbole_warnings(tiny_settings, caplog,
     assert result["test_result"]["ndcg@10"] > 0
     assert "np.float64" not in caplog.text and "test result" in caplog.text
     assert not [w for w in recwarn if "GradScaler" in str(w.message) or "not writable" in str(w.message)]
+
+
+def test_a_general_model_runs_without_the_sequential_protocols(tiny_settings):
+    result = run("Pop", "tiny", config_dict={**tiny_settings, "epochs": 1})
+    assert result["test_result"]["ndcg@10"] > 0
+    assert result["test_result_unseen"] is None and result["test_beyond_recbole"] is None

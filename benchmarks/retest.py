@@ -1,0 +1,58 @@
+"""Test finished bench runs again, from their best checkpoints, under both ranking protocols.
+
+For bench runs made before the second protocol existed (their JSONs hold RecBole's protocol only):
+each run's dataset, split and model are rebuilt from the JSON's spec, the best checkpoint's weights
+(read with ``torch.load(weights_only=True)``: tensors only) are loaded, and the runner's own
+``protocols.test_both`` tests them under RecBole's protocol and with seen items removed. The updated
+JSON goes into ``--out``/runs/ (the original is left as it is); RecBole's protocol must give the
+JSON's own test result again, which is checked.
+
+    python benchmarks/retest.py cpu_table/runs/amazon-beauty__SASRec__seed2020.json --out cpu_table_retest
+"""
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from recbole_disen import compat, files, protocols
+from recbole_disen.bench.plan import model_class
+from recbole_disen.runner import build, build_config
+from recbole_disen.trainer import DisenTrainer
+
+
+@compat.quiet_recbole_warnings()
+def retest(record):
+    """The record with both protocols' test results of its best checkpoint."""
+    spec = record["spec"]
+    with tempfile.TemporaryDirectory() as checkpoints:
+        config = build_config(model_class(spec["model"]), spec["dataset"], spec["config_files"] or None,
+                              {**spec["config_dict"], "checkpoint_dir": checkpoints})
+        _, train, _, test, model = build(config)
+        model.load_state_dict(torch.load(record["checkpoint"], map_location="cpu", weights_only=True)["state_dict"])
+        trainer = DisenTrainer(config, model.to(config["device"]))
+        seen = protocols.SeenItems(train, config["device"])
+        tests = protocols.test_both(trainer, train, test, seen, load_best_model=False, show_progress=False)
+    for metric, value in record["test_result"].items():
+        if not math.isclose(tests["test_result_recbole"][metric], value, abs_tol=1e-4):
+            raise SystemExit(f"{record['run_key']}: {metric} {tests['test_result_recbole'][metric]} differs from "
+                             f"the run's own {value}: not the same model or data")
+    return {**record, **tests, "retested": True}
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="bench run JSONs")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the updated JSONs (in runs/)")
+    args = parser.parse_args(argv)
+    for path in args.runs:
+        record = retest(json.loads(path.read_text()))
+        files.write_json(args.out / "runs" / path.name, record)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
