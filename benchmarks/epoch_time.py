@@ -18,13 +18,11 @@ import time
 
 import torch
 from recbole.trainer import Trainer
-from recbole.utils import init_seed
 
 from recbole_disen import compat
 from recbole_disen.cli import parse_run_args
-from recbole_disen.future import tag_training_rows
-from recbole_disen.runner import build, build_config, build_model, environment
-from step_profile import parse_variants, synchronize
+from recbole_disen.runner import environment
+from step_profile import parse_variants, synchronize, variant_models
 
 
 @compat.quiet_recbole_warnings()
@@ -33,15 +31,8 @@ def main(argv):
     variants = parse_variants(settings.pop("variants", "SASRec,DisenSeqRec"))
     with tempfile.TemporaryDirectory() as checkpoints:
         settings["checkpoint_dir"] = checkpoints
-        configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
-                   for name, overrides in variants]
-        _, train, valid, _, _ = build(configs[0])
-        tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
-        for (model_name, overrides), config in zip(variants, configs):
-            init_seed(config["seed"], config["reproducibility"])
-            model = build_model(config, train.dataset)
+        for train, valid, model_name, overrides, config, model in variant_models(args, settings, variants):
             trainer = Trainer(config, model)  # RecBole's own loop, no checkpoints
-            train.generator.manual_seed(config["seed"])
             synchronize(config["device"])
             start = time.perf_counter()
             trainer._train_epoch(train, 0)

@@ -22,6 +22,7 @@ import torch
 
 from recbole.utils import init_seed
 
+from recbole_disen import compat
 from recbole_disen.cli import parse_run_args
 from recbole_disen.future import tag_training_rows
 from recbole_disen.runner import build, build_config, build_model, environment
@@ -62,19 +63,27 @@ def time_steps(model, batch, learning_rate, warmup, steps):
     return seconds
 
 
-def main(argv):
-    args, settings = parse_run_args(argv)
-    variants = parse_variants(settings.pop("variants", "SASRec,DisenSeqRec"))
-    steps = int(settings.pop("steps", 5))
-    warmup = int(settings.pop("warmup", 2))
+def variant_models(args, settings, variants):
+    """(train, valid, [(model name, overrides, config, model)]): the data split once, with the first
+    variant's settings, and each variant's model built on it, seeded, through the runner."""
     configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
                for name, overrides in variants]
-    _, train, _, _, _ = build(configs[0])
+    _, train, valid, _, _ = build(configs[0])
     tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
     for (model_name, overrides), config in zip(variants, configs):
         init_seed(config["seed"], config["reproducibility"])
         model = build_model(config, train.dataset)
         train.generator.manual_seed(config["seed"])  # the loader shuffles with its own generator
+        yield train, valid, model_name, overrides, config, model
+
+
+@compat.quiet_recbole_warnings()
+def main(argv):
+    args, settings = parse_run_args(argv)
+    variants = parse_variants(settings.pop("variants", "SASRec,DisenSeqRec"))
+    steps = int(settings.pop("steps", 5))
+    warmup = int(settings.pop("warmup", 2))
+    for train, _, model_name, overrides, config, model in variant_models(args, settings, variants):
         batch = next(iter(train)).to(config["device"])
         if config["device"].type == "cuda":
             torch.cuda.reset_peak_memory_stats(config["device"])

@@ -9,7 +9,6 @@ tags); here strings are read with ``ast.literal_eval`` and yaml with the safe lo
 same values for every plain number, list, dict, bool, None and string.
 """
 
-import ast
 import difflib
 import functools
 import glob
@@ -18,7 +17,6 @@ import importlib.util
 import os
 import pkgutil
 import re
-from enum import Enum
 from importlib import resources
 
 import recbole
@@ -30,6 +28,7 @@ from recbole.utils import get_model as recbole_get_model
 
 from recbole_disen import compat, horizon
 from recbole_disen.errors import UserError, one_line
+from recbole_disen.literal import literal
 
 # Settings that RecBole 1.2.1 reads in its code but declares in none of its yaml files.
 RECBOLE_CODE_KEYS = {
@@ -125,17 +124,6 @@ def yaml_loader():
     recbole_float = [regexp for tag, regexp in resolvers if tag == float_tag][-1]
     SafeRecBoleLoader.add_implicit_resolver(float_tag, recbole_float, list("-+0123456789."))
     return SafeRecBoleLoader
-
-
-def literal(text):
-    """A command-line or config_dict string as RecBole reads it, without running it: a Python
-    literal (number, list, dict, tuple, bool, None, quoted string), true/false in any case, or else
-    the string itself."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return {"true": True, "false": False}.get(text.lower(), text)
-    return value if value is None or isinstance(value, (str, int, float, list, tuple, dict, bool, Enum)) else text
 
 
 def is_type(value, default):

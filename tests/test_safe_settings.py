@@ -10,7 +10,8 @@ import yaml
 from recbole.config import Config
 
 from recbole_disen import cli
-from recbole_disen.config import DisenConfig, literal, properties_dir, yaml_loader
+from recbole_disen.config import DisenConfig, properties_dir, yaml_loader
+from recbole_disen.literal import literal
 
 # Values as they come from the command line (all strings), with what RecBole's eval() makes of them.
 LEGITIMATE = {

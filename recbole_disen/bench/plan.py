@@ -1,13 +1,13 @@
 """The bench command's arguments, its datasets and the list of runs it plans (pure: nothing is written)."""
 
 import argparse
-import ast
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from recbole_disen.errors import UserError
+from recbole_disen.literal import literal
 
 PROG = "recbole-disen bench"
 PROPOSED = "DisenSeqRec"
@@ -114,14 +114,6 @@ def parse_seeds(text: str) -> list:
         raise UserError(f"--seeds must be comma-separated integers, got {text!r}") from None
 
 
-def parse_value(text: str):
-    """Parse an override value as a Python literal, falling back to the raw string."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-
-
 def parse_override(item: str, models: list) -> tuple:
     """Parse one ``[MODEL:]KEY=VALUE`` into ``(model or None, key, value)``."""
     target, equals, text = item.partition("=")
@@ -134,7 +126,7 @@ def parse_override(item: str, models: list) -> tuple:
     if key in MANAGED_KEYS:
         raise UserError(f"--set cannot change {key!r}: the benchmark sets it "
                         "(use --seeds for seeds, --horizon N for the horizon evaluation)")
-    value = parse_value(text.strip())
+    value = literal(text.strip())
     try:
         json.dumps(value)
     except (TypeError, ValueError):
