@@ -1,0 +1,46 @@
+"""Snapshot the validation curves of bench runs that have not finished (yet), from their last-epoch
+checkpoints, into one small JSON that can be committed while the runs go on.
+
+A bench run writes its result JSON only when it ends; its ``-last.pth`` checkpoint (read here with
+``torch.load(weights_only=True)``: tensors and plain data only) holds the per-epoch history so far.
+
+    python benchmarks/progress.py cpu_table --out benchmarks/results/cpu-table/progress.json
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from recbole_disen import files
+
+
+def snapshot(bench_out):
+    """[{run_key, epochs_run, best_epoch, best_valid_score, valid_ndcg@10 per epoch, ...}] of every run."""
+    runs = []
+    for last in sorted(Path(bench_out, "checkpoints").glob("*/*-last.pth")):
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        history = state["history"]
+        runs.append({
+            "run_key": last.parent.name,
+            "finished": Path(bench_out, "runs", f"{last.parent.name}.json").is_file(),
+            "epochs_run": len(history),
+            "best_epoch": state["best_epoch"],
+            "best_valid_score": state["best_valid_score"],
+            "valid_score": [h["valid_score"] for h in history],
+            "train_seconds": [round(h["train_seconds"], 1) for h in history],
+        })
+    return runs
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench_out", type=Path, help="the bench's --out folder")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    args = parser.parse_args(argv)
+    files.write_json(args.out, snapshot(args.bench_out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
