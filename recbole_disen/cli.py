@@ -44,6 +44,11 @@ def parse_run_args(argv):
     return args, settings
 
 
+def _rounded(value):
+    """A share to 4 decimals, as RecBole writes its metrics (None where it does not apply)."""
+    return None if value is None else round(value, 4)
+
+
 def _distributed_worker(rank, args, settings):
     from recbole_disen.runner import run
 
@@ -65,7 +70,7 @@ def train(argv):
             f"best valid: {result['best_valid_result']}\ntest: {result['test_result']}\n"
             f"test, all items ranked (RecBole's protocol): {result['test_result_recbole']}\n"
             f"test, seen items removed: {result['test_result_unseen']}\n"
-            f"share of RecBole's top 10 that the user had before: {result['test_seen_share@10']}\n"
+            f"share of RecBole's top 10 that the user had before: {_rounded(result['test_seen_share@10'])}\n"
             f"beyond accuracy, RecBole's protocol: {result['test_beyond_recbole']}\n"
             f"checkpoint: {result['checkpoint']} (last epoch, for --resume: {result['last_checkpoint']})\n"
         )
