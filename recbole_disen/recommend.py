@@ -17,7 +17,7 @@ import torch
 from recbole.data.interaction import Interaction
 from recbole.model.abstract_recommender import SequentialRecommender
 
-from recbole_disen import checkpoint, config as disen_config, item_names, runner
+from recbole_disen import checkpoint, compat, config as disen_config, item_names, runner
 from recbole_disen.errors import UserError, one_line
 from recbole_disen.horizon import HORIZON_FIELD
 
@@ -61,6 +61,7 @@ def _load_weights(model, state_dict, path):
         ) from None
 
 
+@compat.quiet_recbole_warnings()
 def load_model(checkpoint_path, data_path=None, device="cpu"):
     """(config, dataset, model, test_data): the checkpoint's model, in eval mode, on its own data split.
 
