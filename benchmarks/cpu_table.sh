@@ -14,5 +14,7 @@ full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 -
 case "${PIECE:-beauty-2020}" in
   beauty-2020) python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt" --models DisenSeqRec,SASRec \
                  --seeds 2020 "${full[@]}" ;;
+  beauty-2020-nos2s) python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt" --models DisenSeqRec@nos2s \
+                 --seeds 2020 --set DisenSeqRec@nos2s:s2s_weight=0.0 "${full[@]}" ;;
   *) echo "unknown PIECE ${PIECE}" >&2; exit 2 ;;
 esac
