@@ -122,7 +122,7 @@ class DisenTrainer(Trainer):
     # These overrides lean on how RecBole 1.2.1's Trainer.fit calls its hooks (recbole/trainer/trainer.py,
     # line numbers of 1.2.1; tests/test_trainer.py fails when that source changes):
     # - fit (404-519): 428-429 save a checkpoint at epoch -1 when start_epoch >= epochs: a finished resumed run
-    #   therefore returns before super().fit. 436 loops from start_epoch (set by resume_checkpoint). BudgetSpent,
+    #   therefore returns before super().fit. 436 loops from start_epoch (set by resume_from). BudgetSpent,
     #   raised in _train_epoch, leaves the loop (and skips 518's tensorboard hparams).
     # - _train_epoch (203-270) runs first in every epoch (439). With no validation (eval_step <= 0 or no
     #   valid_data, 458-461) fit saves the best checkpoint after every epoch; otherwise it validates only
