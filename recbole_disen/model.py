@@ -27,6 +27,7 @@ class DisenSeqRec(SequentialRecommender):
     def __init__(self, config, dataset):
         super().__init__(config, dataset)
         hidden = config["hidden_size"]
+        self.causal = config["causal"]
         self.n_intents = config["n_intents"]
         self.aggregation = config["aggregation"]
         self.score_last = config["score_last"]
@@ -46,7 +47,7 @@ class DisenSeqRec(SequentialRecommender):
             item_embedding=self.item_embedding, max_len=max_len, n_layers=config["n_layers"],
             n_heads=config["n_heads"], hidden_size=hidden, inner_size=config["inner_size"],
             hidden_dropout_prob=config["hidden_dropout_prob"], attn_dropout_prob=config["attn_dropout_prob"],
-            hidden_act=config["hidden_act"], layer_norm_eps=config["layer_norm_eps"],
+            hidden_act=config["hidden_act"], layer_norm_eps=config["layer_norm_eps"], causal=self.causal,
         )
         self.intention = IntentionLayer(
             hidden_size=hidden, n_intents=self.n_intents, max_len=max_len,

@@ -68,3 +68,27 @@ def test_encoder_is_causal_and_ignores_padding_length():
     assert torch.allclose(short[:, :3], long[:, :3], atol=1e-6)
     changed_future = enc(torch.tensor([[3, 4, 7, 0]]))
     assert torch.allclose(short[:, :2], changed_future[:, :2], atol=1e-6)  # position 2 does not leak back
+
+
+def test_attention_mask_by_hand():
+    from recbole_disen.modules.encoder import attention_mask
+
+    seq = torch.tensor([[3, 4, 0]])
+    causal, full = attention_mask(seq, causal=True)[0, 0], attention_mask(seq, causal=False)[0, 0]
+    blocked = -10000.0
+    assert causal.tolist() == [[0.0, blocked, blocked], [0.0, 0.0, blocked], [0.0, 0.0, blocked]]
+    assert full.tolist() == [[0.0, 0.0, blocked]] * 3  # every position sees both real items, never padding
+
+
+def test_bidirectional_encoder_lets_early_positions_see_later_items_but_not_padding():
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(10, 8, padding_idx=0)
+    enc = SequenceEncoder(
+        item_embedding=emb, max_len=8, n_layers=2, n_heads=1, hidden_size=8, inner_size=16,
+        hidden_dropout_prob=0.0, attn_dropout_prob=0.0, hidden_act="gelu", layer_norm_eps=1e-12, causal=False,
+    ).eval()
+    short = enc(torch.tensor([[3, 4, 5, 0]]))
+    long = enc(torch.tensor([[3, 4, 5, 0, 0, 0, 0, 0]]))
+    assert torch.allclose(short[:, :3], long[:, :3], atol=1e-6)  # padding length changes nothing
+    changed_last = enc(torch.tensor([[3, 4, 7, 0]]))
+    assert (short[0, 0] - changed_last[0, 0]).abs().max() > 1e-3  # position 0 now reads item 2
