@@ -4,8 +4,9 @@
 # 10 on valid NDCG@10, no time budget), padding-free batches. JOBS runs at a time with THREADS threads
 # each: the first pieces ran as 2 x 1 thread; from beauty-2021 on, 1 x 2 threads (BENCHMARKS.md section 5
 # compares the two).
-# It grows in pieces: PIECE selects which runs (a bench re-run skips finished runs and resumes nothing
-# else), and each finished run's JSON lands in $OUT/runs/ to be committed.
+# It grows in pieces: PIECE selects which runs (a bench re-run skips finished runs and continues an
+# interrupted one from its last-epoch checkpoint), and each finished run's JSON lands in $OUT/runs/ to be
+# committed.
 #
 #   PIECE=beauty-2020 OUT=cpu_table bash benchmarks/cpu_table.sh
 #   PIECE=beauty-2021-sasrec THREADS=2 JOBS=1 OUT=cpu_table bash benchmarks/cpu_table.sh

@@ -20,7 +20,7 @@ from recbole.utils.argument_list import dataset_arguments
 
 from recbole_disen import config as disen_config
 from recbole_disen import files
-from recbole_disen.errors import UserError, one_line
+from recbole_disen.errors import ResumeRefused, UserError, one_line
 
 FORMAT = "recbole_disen.checkpoint/1"
 BEST, LAST = "best", "last"  # the run's best checkpoint and its last epoch (the one to resume from)
@@ -187,35 +187,35 @@ def read_for_resume(path, config):
     """The checkpoint to continue ``config``'s run from, refused (one line) unless it is a run's last
     epoch, with every field in place, of the same model, dataset and data-shaping settings."""
     if not os.path.isfile(path):
-        raise UserError(f"--resume: no checkpoint at {path}")
+        raise ResumeRefused(f"--resume: no checkpoint at {path}")
     try:
         state = read(path)
     except UserError as error:
-        raise UserError(f"--resume: {error}") from None
+        raise ResumeRefused(f"--resume: {error}") from None
     if state.get("role") == BEST:
-        raise UserError(
+        raise ResumeRefused(
             f"--resume: {path} is a run's best checkpoint, which cannot be continued: pass the run's last-epoch "
             "checkpoint, the file next to it whose name ends in '-last.pth'"
         )
     missing = [key for key in (*FIELDS, "data") if key not in state]
     if missing:
-        raise UserError(
+        raise ResumeRefused(
             f"--resume: {path} lacks {', '.join(missing)}, so it cannot be continued (was it written by an older recbole_disen?)"
         )
     if not path.endswith("-last.pth"):
-        raise UserError(f"--resume: rename {path} back to its name ending in '-last.pth' (its best checkpoint has the same name without '-last')")
+        raise ResumeRefused(f"--resume: rename {path} back to its name ending in '-last.pth' (its best checkpoint has the same name without '-last')")
     stored, current = state["config"], plain(config.final_config_dict)
     keys = ["model", "dataset", *disen_config.model_keys(config["model"]), *DATA_KEYS, *STOPPING_KEYS]
     differ = [key for key in dict.fromkeys(keys) if stored.get(key) != current.get(key)]
     if differ:
         what = "; ".join(f"{key} is {stored.get(key)!r} there and {current.get(key)!r} here" for key in differ[:3])
-        raise UserError(
+        raise ResumeRefused(
             f"--resume: {path} was trained with other settings ({what}): resume with the settings it was "
             "trained with, or start a new run"
         )
     wrong = [key for key, value in stored.items() if not _same_kind(value, current.get(key))]
     if wrong:
-        raise UserError(f"--resume: {path} holds settings of the wrong type ({', '.join(wrong[:3])}): it cannot be continued")
+        raise ResumeRefused(f"--resume: {path} holds settings of the wrong type ({', '.join(wrong[:3])}): it cannot be continued")
     return state
 
 
@@ -229,3 +229,4 @@ def _same_kind(stored, current):
 def best_checkpoint_of(last_path):
     """The run's best checkpoint: the '-last.pth' file's name without '-last', in the same folder."""
     return last_path[: -len("-last.pth")] + ".pth"
+

@@ -13,6 +13,10 @@ class UserError(Exception):
     """
 
 
+class ResumeRefused(UserError):
+    """A checkpoint that ``--resume`` (or the bench, continuing an interrupted run) cannot continue."""
+
+
 def one_line(error, *, with_type=False, first_line=False, limit=None):
     """An exception's message on one line, for a message that reports it.
 

@@ -43,3 +43,10 @@ def write_text(path, text):
 def write_json(path, value):
     """Write ``value`` to ``path`` atomically as indented JSON."""
     write_text(path, json.dumps(value, indent=1))
+
+
+def last_checkpoint_in(folder):
+    """The newest '-last.pth' checkpoint in ``folder`` (a run's last epoch, to resume from), or None."""
+    folder = Path(folder)
+    candidates = list(folder.glob("*-last.pth")) if folder.is_dir() else []
+    return str(max(candidates, key=lambda path: path.stat().st_mtime_ns)) if candidates else None

@@ -21,7 +21,7 @@ from recbole.utils import ModelType, init_logger, init_seed, set_color
 import recbole_disen
 from recbole_disen import checkpoint, compat, datacheck, future, horizon, limits, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
-from recbole_disen.errors import UserError, one_line
+from recbole_disen.errors import ResumeRefused, UserError, one_line
 from recbole_disen.model import DisenSeqRec
 from recbole_disen.trainer import DisenTrainer
 
@@ -128,11 +128,15 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     trainer = DisenTrainer(config, net, time_budget=time_budget, data_fingerprint=data_fingerprint)
     trainer.valid_seen = seen if config["eval_exclude_seen"] else None
     if resume:
-        checkpoint.check_same_data(resumed, data_fingerprint, resume, "--resume")
+        try:
+            checkpoint.check_same_data(resumed, data_fingerprint, resume, "--resume")
+        except UserError as error:
+            raise ResumeRefused(str(error)) from None
         try:
             trainer.resume_from(resumed, resume)
         except (LookupError, TypeError, ValueError, RuntimeError) as error:  # weights that do not fit
-            raise UserError(f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
+            raise ResumeRefused(
+                f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
     best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
     # With no validation yet (a budget spent before the first one), the current weights are tested.
     tested_best = saved and os.path.isfile(trainer.saved_model_file)

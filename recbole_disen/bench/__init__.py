@@ -4,8 +4,9 @@
 (dataset, model, seed) combination, each in its own worker process, and writes under ``--out``:
 
 * ``runs/<dataset>__<model>__seed<seed>.json``: the runner's result plus the run's spec (``...__h<N>.json``
-  for a run of ``--horizon N``); a run whose JSON holds the same spec is skipped, so an interrupted
-  benchmark resumes;
+  for a run of ``--horizon N``); a run whose JSON holds the same spec is skipped, and a run that was
+  interrupted continues from the last-epoch checkpoint in its checkpoint folder, so an interrupted
+  benchmark resumes where it stopped;
 * ``BENCH.md``: a Markdown report built from all run JSONs in the folder: per dataset the next-item
   tables, then a horizon table for each N of its ``--horizon`` runs;
 * ``curves.png``: the validation score (NDCG@10, or horizon NDCG@10) against epoch and wall time.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from recbole_disen import files
 from recbole_disen.bench.plan import model_class
-from recbole_disen.errors import one_line
+from recbole_disen.errors import ResumeRefused, one_line
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,13 @@ def convert_user_lines(jobs: list) -> None:
 def perform(job, run_fn) -> None:
     """Execute one run with ``run_fn`` (the runner's ``run``); store its JSON once it succeeded.
 
-    The JSON of an earlier run of the same key is replaced only then: a run that fails leaves it as it was.
+    A run that was interrupted (its checkpoint folder holds a last-epoch checkpoint) continues from
+    that checkpoint, exactly; one the runner refuses to continue (other settings or data) starts again
+    from the first epoch, its old files left in place. The JSON of an earlier run of the same key is
+    replaced only once the run succeeded: a run that fails leaves it as it was.
     """
     spec = job.spec
-    result = run_fn(
+    arguments = dict(
         model=model_class(spec["model"]),
         dataset=spec["dataset"],
         config_files=spec["config_files"] or None,
@@ -50,6 +53,16 @@ def perform(job, run_fn) -> None:
         time_budget=spec["budget"],
         show_progress=job.show_progress,
     )
+    last = files.last_checkpoint_in(job.checkpoint_dir)
+    if last is None:
+        result = run_fn(**arguments)
+    else:
+        log.info("run %s continues from %s", job.run_key, last)
+        try:
+            result = run_fn(**arguments, resume=last)
+        except ResumeRefused as refused:
+            log.warning("run %s starts again from the first epoch: %s", job.run_key, one_line(refused))
+            result = run_fn(**arguments)
     record = {**result, "model": spec["model"], "run_key": job.run_key, "spec": spec}
     files.write_json(job.result_path, record)
 
