@@ -214,6 +214,18 @@ def test_set_values_are_read_as_the_runner_reads_them(tmp_path):
     assert (settings["x"], settings["flag"], settings["lr"], settings["name"]) == ("{1, 2}", True, 0.001, "abc")
 
 
+def test_a_quoted_set_value_reaches_the_run_as_the_string(tmp_path):
+    from recbole_disen.config import DisenConfig
+
+    runner = FakeRunner()
+    args = ["--set", "k='1'", "--set", "on='True'", "--set", "gpu_id=''", "--set", "name=abc"]
+    assert command.cli(bench_args(tmp_path, *args), run_fn=runner) == 0
+    settings = runner.calls[0]["config_dict"]
+    # what the runner's config makes of the config_dict it is given
+    read = DisenConfig._convert_config_dict(None, {key: settings[key] for key in ("k", "on", "gpu_id", "name")})
+    assert read == {"k": "1", "on": "True", "gpu_id": "", "name": "abc"}
+
+
 def test_missing_dataset_path_is_user_error(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         command.cli(["--datasets", str(tmp_path / "nope.txt"), "--out", str(tmp_path)],

@@ -127,6 +127,9 @@ def parse_override(item: str, models: list) -> tuple:
         raise UserError(f"--set cannot change {key!r}: the benchmark sets it "
                         "(use --seeds for seeds, --horizon N for the horizon evaluation)")
     value = literal(text.strip())
+    if isinstance(value, str) and literal(value) != value:
+        # The runner's config reads config_dict strings once more: quoted, '1' stays the string "1".
+        value = repr(value)
     try:
         json.dumps(value)
     except (TypeError, ValueError):
