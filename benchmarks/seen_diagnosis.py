@@ -5,6 +5,7 @@ model, load the checkpoint, and on the validation rows (test rows with ``--split
 
 - the share of the top 10 that the user already had, under the model's full score and under each
   of its two parts: the intention term agg_k <phi_k, e_j> and the last-position term <z_t, e_j>;
+  and the share that is the row's most recent item x_t alone;
 - for the real positions i of each row's history (i < t), where item x_i itself and the next item
   x_{i+1} rank among all items under z_i's own score <z_i, e_j> (median rank, 1 = top): z_i is
   what phi_k pools. A low rank for x_i says z_i points at its own input item (the residual path
@@ -28,15 +29,17 @@ from recbole_disen import compat, files, losses, protocols
 from recbole_disen.bench.plan import model_class
 from recbole_disen.runner import build, build_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from retest import interim_record  # noqa: E402 - the benchmark scripts share it
-
 POSITION_ROWS = 256  # rows per chunk for the per-position ranks ([rows, L, n_items] scores)
 
 
 def top_seen(scores, seen_mask, k=10):
     """Number of top-k slots of each row [B] that hold a seen item."""
     return seen_mask.gather(1, scores.topk(k, dim=1).indices).sum(1)
+
+
+def top_holds(scores, items, k=10):
+    """Rows [B] whose top-k holds their own item of ``items`` [B]."""
+    return (scores.topk(k, dim=1).indices == items.unsqueeze(1)).any(1)
 
 
 def rank_of(scores, items):
@@ -75,6 +78,7 @@ def diagnose(record, split):
     seen = protocols.SeenItems(train, config["device"])
     table = model.item_embedding.weight  # [N, H]
     counts = {"full": 0, "intention": 0, "last": 0}
+    recent = dict.fromkeys(counts, 0)
     slots, own_ranks, next_ranks = 0, [], []
     for batch in (valid if split == "valid" else test):
         interaction = batch[0].to(config["device"])
@@ -86,18 +90,21 @@ def diagnose(record, split):
             "intention": losses.aggregate_scores(phi @ table.t(), model.aggregation, dim=1),
             "last": last @ table.t(),
         }
+        latest = item_seq.gather(1, (item_len - 1).unsqueeze(1)).squeeze(1)  # [B] x_t
         for name, scores in parts.items():
             scores[:, 0] = -torch.inf  # the padding item is never recommended
             counts[name] += int(top_seen(scores, mask).sum())
+            recent[name] += int(top_holds(scores, latest).sum())
         slots += 10 * item_seq.size(0)
         own, following = position_ranks(model, item_seq, item_len)
         own_ranks.append(own)
         next_ranks.append(following)
     own_ranks, next_ranks = torch.cat(own_ranks), torch.cat(next_ranks)
     return {
-        "run_key": record["run_key"], "checkpoint_epoch": state.get("cur_epoch"), "split": split,
+        "run_key": record["run_key"], "checkpoint_epoch": state.get("epoch"), "split": split,
         "score_last": model.score_last, "n_intents": model.n_intents,
         **{f"seen_share@10_{name}": round(count / slots, 4) for name, count in counts.items()},
+        **{f"latest_item_share@10_{name}": round(count / slots, 4) for name, count in recent.items()},
         "positions": int(own_ranks.numel()),
         "median_rank_own_item_under_z_i": float(own_ranks.median()),
         "share_own_item_top10_under_z_i": round(float((own_ranks <= 10).float().mean()), 4),
@@ -114,7 +121,13 @@ def main(argv):
     parser.add_argument("--split", choices=("valid", "test"), default="valid")
     parser.add_argument("--out", type=Path, help="also append the JSON line to this file")
     args = parser.parse_args(argv)
-    record = interim_record(args.run) if args.interim else json.loads(args.run.read_text())
+    if args.interim:  # retest.py, beside this script, reads a running job's best checkpoint so far
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from retest import interim_record
+
+        record = interim_record(args.run)
+    else:
+        record = json.loads(args.run.read_text())
     line = json.dumps(diagnose(record, args.split))
     sys.stdout.write(line + "\n")
     if args.out:

@@ -1,0 +1,33 @@
+"""Tests for benchmarks/seen_diagnosis.py: its counts by hand on tiny tensors."""
+
+import importlib.util
+from pathlib import Path
+
+import torch
+
+FOLDER = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load():
+    """benchmarks/ is not a package: load the script as a module."""
+    spec = importlib.util.spec_from_file_location("seen_diagnosis", FOLDER / "seen_diagnosis.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+diagnosis = load()
+SCORES = torch.tensor([[0.1, 0.9, 0.5, 0.7], [0.8, 0.2, 0.2, 0.6]])
+
+
+def test_seen_items_in_the_top_two():
+    seen = torch.tensor([[False, True, False, False], [False, False, True, True]])
+    # row 0's top 2 is items 1 and 3 (item 1 seen); row 1's is items 0 and 3 (item 3 seen)
+    assert diagnosis.top_seen(SCORES, seen, k=2).tolist() == [1, 1]
+    assert diagnosis.top_holds(SCORES, torch.tensor([2, 0]), k=2).tolist() == [False, True]
+
+
+def test_ranks_count_ties_against_the_item():
+    # row 1: item 1 and item 2 both score 0.2, below 0.8 and 0.6: each is ranked 4th
+    assert diagnosis.rank_of(SCORES, torch.tensor([1, 2])).tolist() == [1, 4]
+    assert diagnosis.rank_of(SCORES, torch.tensor([0, 3])).tolist() == [4, 2]
