@@ -16,8 +16,9 @@ OUT=$(mkdir -p "${OUT:-cpu_table}" && cd "${OUT:-cpu_table}" && pwd)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${THREADS:-1} MKL_NUM_THREADS=${THREADS:-1}
 full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 --jobs "${JOBS:-2}" --out "$OUT" --no-progress)
 # PIECE is DATASET-SEED (DisenSeqRec and SASRec), DATASET-SEED-nos2s (DisenSeqRec without the seq2seq
-# term), DATASET-SEED-sasrec (SASRec alone) or DATASET-SEED-bidir (DisenSeqRec with causal False: every
-# position attends to the whole history), with DATASET beauty or toys.
+# term), DATASET-SEED-sasrec or DATASET-SEED-disen (SASRec or DisenSeqRec alone) or DATASET-SEED-bidir
+# (DisenSeqRec with causal False: every position attends to the whole history) or DATASET-SEED-heads2
+# (DisenSeqRec with SASRec's 2 attention heads), with DATASET beauty or toys.
 piece=${PIECE:-beauty-2020}
 IFS=- read -r name seed variant <<<"$piece"
 case "$name" in beauty|toys) ;; *) echo "unknown PIECE $piece: the dataset is beauty or toys" >&2; exit 2 ;; esac
@@ -27,6 +28,8 @@ case "${variant:-}" in
   "") "${bench[@]}" --models DisenSeqRec,SASRec ;;
   nos2s) "${bench[@]}" --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
   sasrec) "${bench[@]}" --models SASRec ;;
+  disen) "${bench[@]}" --models DisenSeqRec ;;
   bidir) "${bench[@]}" --models DisenSeqRec@bidir --set DisenSeqRec@bidir:causal=False ;;
-  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec or bidir" >&2; exit 2 ;;
+  heads2) "${bench[@]}" --models DisenSeqRec@heads2 --set DisenSeqRec@heads2:n_heads=2 ;;
+  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir or heads2" >&2; exit 2 ;;
 esac
