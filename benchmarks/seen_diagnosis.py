@@ -9,7 +9,8 @@ model, load the checkpoint, and on the validation rows (test rows with ``--split
 - for the real positions i of each row's history (i < t), where item x_i itself and the next item
   x_{i+1} rank among all items under z_i's own score <z_i, e_j> (median rank, 1 = top): z_i is
   what phi_k pools. A low rank for x_i says z_i points at its own input item (the residual path
-  and the tied embeddings); a low rank for x_{i+1} says it points at an item that is now history.
+  and the tied embeddings); a low rank for x_{i+1} says it points at an item that is now history
+  (with ``causal`` False z_i has read x_{i+1} itself, so that rank says less).
 
     python benchmarks/seen_diagnosis.py cpu_table/runs/amazon-beauty__DisenSeqRec__seed2020.json
     python benchmarks/seen_diagnosis.py --interim /tmp/recbole-disen-bench-XXXX/job.json
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from recbole_disen import compat, files, losses, protocols
+from recbole_disen import checkpoint, compat, files, losses, protocols
 from recbole_disen.bench.plan import model_class
 from recbole_disen.runner import build, build_config
 
@@ -72,7 +73,9 @@ def diagnose(record, split):
         config = build_config(model_class(spec["model"]), spec["dataset"], spec["config_files"] or None,
                               {**spec["config_dict"], "checkpoint_dir": checkpoints})
         _, train, valid, test, model = build(config)
-    state = torch.load(record["checkpoint"], map_location="cpu", weights_only=True)
+    if not record.get("checkpoint"):
+        raise SystemExit(f"{record['run_key']}: the run has no best checkpoint to diagnose")
+    state = checkpoint.read(record["checkpoint"])  # every field checked, no code run
     model.load_state_dict(state["state_dict"])
     model.eval()
     seen = protocols.SeenItems(train, config["device"])
@@ -102,7 +105,7 @@ def diagnose(record, split):
     own_ranks, next_ranks = torch.cat(own_ranks), torch.cat(next_ranks)
     return {
         "run_key": record["run_key"], "checkpoint_epoch": state.get("epoch"), "split": split,
-        "score_last": model.score_last, "n_intents": model.n_intents,
+        "score_last": model.score_last, "n_intents": model.n_intents, "causal": model.causal,
         **{f"seen_share@10_{name}": round(count / slots, 4) for name, count in counts.items()},
         **{f"latest_item_share@10_{name}": round(count / slots, 4) for name, count in recent.items()},
         "positions": int(own_ranks.numel()),

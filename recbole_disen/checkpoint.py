@@ -204,7 +204,14 @@ def read_for_resume(path, config):
         )
     if not path.endswith("-last.pth"):
         raise ResumeRefused(f"--resume: rename {path} back to its name ending in '-last.pth' (its best checkpoint has the same name without '-last')")
-    stored, current = state["config"], plain(config.final_config_dict)
+    if state["best_epoch"] is not None and not os.path.isfile(best_checkpoint_of(path)):
+        raise ResumeRefused(
+            f"--resume: the run's best checkpoint {best_checkpoint_of(path)} is missing, so the continued run "
+            "could not test it: put it back, or start a new run"
+        )
+    current = plain(config.final_config_dict)
+    # A setting that a later version added is absent from older checkpoints: its default keeps the old behaviour.
+    stored = {**plain(disen_config.model_defaults(config["model"])), **state["config"]}
     keys = ["model", "dataset", *disen_config.model_keys(config["model"]), *DATA_KEYS, *STOPPING_KEYS]
     differ = [key for key in dict.fromkeys(keys) if stored.get(key) != current.get(key)]
     if differ:
@@ -229,4 +236,3 @@ def _same_kind(stored, current):
 def best_checkpoint_of(last_path):
     """The run's best checkpoint: the '-last.pth' file's name without '-last', in the same folder."""
     return last_path[: -len("-last.pth")] + ".pth"
-

@@ -112,6 +112,16 @@ def model_keys(model):
 
 
 @functools.cache
+def model_defaults(model):
+    """The values of this package's yaml file for ``model`` (empty for RecBole's own models)."""
+    path = os.path.join(properties_dir(), "model", f"{model}.yaml")
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=yaml_loader()) or {}
+
+
+@functools.cache
 def yaml_loader():
     """PyYAML's safe loader plus RecBole's resolver that reads ``1e-3`` as a float (not a string)."""
 

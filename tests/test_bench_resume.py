@@ -2,17 +2,22 @@
 
 import json
 import logging
+import os
 
-from recbole_disen import runner
-from recbole_disen.bench import command
+import pytest
+
+from recbole_disen import files, runner
+from recbole_disen.bench import command, folder
+from recbole_disen.errors import UserError
 from recbole_disen.trainer import DisenTrainer
 
 SETTINGS = ["epochs=3", "hidden_size=16", "inner_size=32", "n_layers=1", "MAX_ITEM_LIST_LENGTH=10",
             "train_batch_size=64", "eval_batch_size=64", "gpu_id=''"]
+RUN = "tiny__SASRec__seed2020"
 
 
-def bench(folder, out, *extra):
-    argv = ["--datasets", str(folder), "--models", "SASRec", "--seeds", "2020", "--out", str(out), "--no-progress"]
+def bench(data, out, *extra):
+    argv = ["--datasets", str(data), "--models", "SASRec", "--seeds", "2020", "--out", str(out), "--no-progress"]
     for setting in [*SETTINGS, *extra]:
         argv += ["--set", setting]
     return command.cli(argv, run_fn=runner.run)
@@ -21,54 +26,99 @@ def bench(folder, out, *extra):
 def count_epochs(monkeypatch, fail_after=None):
     """Count trained epochs; with ``fail_after`` N, the run dies once epoch N has ended (its -last
     checkpoint written), as a run does when its machine goes away."""
-    trained, end_epoch = [], DisenTrainer._end_epoch
+    trained, train_epoch, end_epoch = [], DisenTrainer._train_epoch, DisenTrainer._end_epoch
 
-    def train_epoch(self, *args, **kwargs):
-        trained.append(args[1] if len(args) > 1 else kwargs["epoch_idx"])
-        return original_train(self, *args, **kwargs)
+    def counting(self, train_data, epoch_idx, *args, **kwargs):
+        trained.append(epoch_idx)
+        return train_epoch(self, train_data, epoch_idx, *args, **kwargs)
 
     def ending(self, epoch_idx):
         end_epoch(self, epoch_idx)
         if epoch_idx == fail_after:
             raise RuntimeError("power cut")
 
-    original_train = DisenTrainer._train_epoch
-    monkeypatch.setattr(DisenTrainer, "_train_epoch", train_epoch)
+    monkeypatch.setattr(DisenTrainer, "_train_epoch", counting)
     monkeypatch.setattr(DisenTrainer, "_end_epoch", ending)
     return trained
 
 
+def interrupted(data, out, monkeypatch, after=1):
+    with monkeypatch.context() as patch:
+        trained = count_epochs(patch, fail_after=after)
+        assert bench(data, out) == 1  # the run failed: no JSON
+    assert trained == list(range(after + 1)) and not (out / "runs" / f"{RUN}.json").exists()
+
+
+def messages(caplog):
+    return [record.getMessage() for record in caplog.records]
+
+
 def test_an_interrupted_run_continues_where_it_stopped(tmp_path, tiny_data, monkeypatch, caplog):
-    folder = tiny_data[0] / "tiny"
-    assert bench(folder, tmp_path / "straight") == 0
-    straight = json.loads((tmp_path / "straight" / "runs" / "tiny__SASRec__seed2020.json").read_text())
+    data = tiny_data[0] / "tiny"
+    assert bench(data, tmp_path / "straight") == 0
+    straight = json.loads((tmp_path / "straight" / "runs" / f"{RUN}.json").read_text())
 
     out = tmp_path / "out"
-    with monkeypatch.context() as patch:
-        trained = count_epochs(patch, fail_after=1)
-        assert bench(folder, out) == 1  # the run failed: no JSON
-    assert trained == [0, 1] and not (out / "runs" / "tiny__SASRec__seed2020.json").exists()
-
+    interrupted(data, out, monkeypatch)
     trained = count_epochs(monkeypatch)
     with caplog.at_level(logging.INFO):
-        assert bench(folder, out) == 0
+        assert bench(data, out) == 0
     assert trained == [2]  # only the epoch that was missing
-    assert any("continues from" in record.getMessage() for record in caplog.records)
-    resumed = json.loads((out / "runs" / "tiny__SASRec__seed2020.json").read_text())
+    assert any("continues from" in message for message in messages(caplog))
+    resumed = json.loads((out / "runs" / f"{RUN}.json").read_text())
     assert resumed["epochs_run"] == 3
     assert [e["valid_score"] for e in resumed["history"]] == [e["valid_score"] for e in straight["history"]]
     assert resumed["test_result"] == straight["test_result"]  # exact: weights, optimiser and data order
 
+    # a finished run whose JSON is gone: nothing to train, its best checkpoint is tested again
+    (out / "runs" / f"{RUN}.json").unlink()
+    trained.clear()
+    assert bench(data, out) == 0
+    assert trained == [] and json.loads((out / "runs" / f"{RUN}.json").read_text())["test_result"] == straight["test_result"]
 
-def test_a_checkpoint_of_other_settings_is_not_continued(tmp_path, tiny_data, monkeypatch, caplog):
-    folder, out = tiny_data[0] / "tiny", tmp_path / "out"
-    with monkeypatch.context() as patch:
-        count_epochs(patch, fail_after=0)
-        assert bench(folder, out) == 1
+
+def test_a_run_of_other_settings_starts_again_and_keeps_the_earlier_files(tmp_path, tiny_data, monkeypatch, caplog):
+    data, out = tiny_data[0] / "tiny", tmp_path / "out"
+    interrupted(data, out, monkeypatch, after=0)
+    checkpoints = out / "checkpoints" / RUN
+    earlier = sorted(path.name for path in checkpoints.iterdir() if path.is_file() and path.name != ".lock")
     trained = count_epochs(monkeypatch)
     with caplog.at_level(logging.INFO):
-        assert bench(folder, out, "hidden_size=8") == 0  # same run key, other weights' shapes
+        # a training setting that the checkpoint's own check does not cover: the spec does
+        assert bench(data, out, "learning_rate=0.01") == 0
     assert trained == [0, 1, 2]
-    warning = next(r.getMessage() for r in caplog.records if "starts again from the first epoch" in r.getMessage())
-    assert "hidden_size is 16 there and 8 here" in warning
-    assert json.loads((out / "runs" / "tiny__SASRec__seed2020.json").read_text())["config"]["hidden_size"] == 8
+    assert any("moved into" in message for message in messages(caplog))
+    assert sorted(path.name for path in (checkpoints / "earlier-1").iterdir()) == earlier  # none deleted
+    assert json.loads((out / "runs" / f"{RUN}.json").read_text())["config"]["learning_rate"] == 0.01
+
+
+def test_a_checkpoint_of_other_data_is_not_continued(tmp_path, tiny_data, monkeypatch, caplog):
+    data, out = tiny_data[0] / "tiny", tmp_path / "out"
+    interrupted(data, out, monkeypatch)
+    with open(data / "tiny.inter", "a") as inter:  # same spec, one more interaction
+        inter.write("u1\ti3\t99\n")
+    trained = count_epochs(monkeypatch)
+    with caplog.at_level(logging.INFO):
+        assert bench(data, out) == 0
+    assert trained == [0, 1, 2]
+    assert any("cannot continue" in m and "trained on other data" in m for m in messages(caplog))
+
+
+def test_the_folder_lock_keeps_a_second_process_off(tmp_path):
+    with folder.claimed(tmp_path / "run"):
+        with pytest.raises(UserError, match="in use by another bench process"):
+            with folder.claimed(tmp_path / "run"):
+                pass
+    with folder.claimed(tmp_path / "run"):  # released when the holder ended
+        pass
+
+
+def test_the_newest_last_checkpoint_is_the_one_to_continue(tmp_path):
+    assert files.last_checkpoint_in(tmp_path / "missing") is None
+    assert files.last_checkpoint_in(tmp_path) is None
+    old, new = tmp_path / "A-last.pth", tmp_path / "B-last.pth"
+    for path in (old, new, tmp_path / "B.pth"):
+        path.write_bytes(b"x")
+    os.utime(old, ns=(2_000_000_000, 2_000_000_000))
+    os.utime(new, ns=(1_000_000_000, 1_000_000_000))
+    assert files.last_checkpoint_in(tmp_path) == str(old)

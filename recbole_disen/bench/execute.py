@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from recbole_disen import files
+from recbole_disen.bench import folder
 from recbole_disen.bench.plan import model_class
 from recbole_disen.errors import ResumeRefused, one_line
 
@@ -39,10 +40,11 @@ def convert_user_lines(jobs: list) -> None:
 def perform(job, run_fn) -> None:
     """Execute one run with ``run_fn`` (the runner's ``run``); store its JSON once it succeeded.
 
-    A run that was interrupted (its checkpoint folder holds a last-epoch checkpoint) continues from
-    that checkpoint, exactly; one the runner refuses to continue (other settings or data) starts again
-    from the first epoch, its old files left in place. The JSON of an earlier run of the same key is
-    replaced only once the run succeeded: a run that fails leaves it as it was.
+    A run that was interrupted continues from the last-epoch checkpoint in its folder when that was
+    trained under the same spec (``folder``); otherwise, or when the runner refuses the checkpoint
+    (other data), it starts again from the first epoch, the earlier files set aside. The JSON of an
+    earlier run of the same key is replaced only once the run succeeded: a run that fails leaves it
+    as it was.
     """
     spec = job.spec
     arguments = dict(
@@ -53,15 +55,17 @@ def perform(job, run_fn) -> None:
         time_budget=spec["budget"],
         show_progress=job.show_progress,
     )
-    last = files.last_checkpoint_in(job.checkpoint_dir)
-    if last is None:
-        result = run_fn(**arguments)
-    else:
-        log.info("run %s continues from %s", job.run_key, last)
-        try:
-            result = run_fn(**arguments, resume=last)
-        except ResumeRefused as refused:
-            log.warning("run %s starts again from the first epoch: %s", job.run_key, one_line(refused))
+    with folder.claimed(job.checkpoint_dir):
+        result, last = None, folder.resumable(job.checkpoint_dir, spec)
+        if last is not None:
+            log.info("run %s continues from %s", job.run_key, last)
+            try:
+                result = run_fn(**arguments, resume=last)
+            except ResumeRefused as refused:
+                log.warning("run %s cannot continue from %s (%s): it starts again", job.run_key, last,
+                            one_line(refused).removeprefix("--resume: "))
+        if result is None:
+            folder.start_afresh(job.checkpoint_dir, spec)
             result = run_fn(**arguments)
     record = {**result, "model": spec["model"], "run_key": job.run_key, "spec": spec}
     files.write_json(job.result_path, record)

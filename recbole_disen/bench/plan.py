@@ -19,7 +19,7 @@ FIXED_SETTINGS = {
     "valid_metric": "NDCG@10",
 }
 HORIZON_VALID_METRIC = "horizon_ndcg@10"  # replaces valid_metric in the runs of --horizon N
-MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon"}
+MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon", "checkpoint_dir"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def parse_override(item: str, models: list) -> tuple:
         raise UserError(f"--set {item!r} names model {model!r}, which is not in --models")
     if key in MANAGED_KEYS:
         raise UserError(f"--set cannot change {key!r}: the benchmark sets it "
-                        "(use --seeds for seeds, --horizon N for the horizon evaluation)")
+                        "(use --seeds for seeds, --horizon N for the horizon evaluation, --out for where checkpoints go)")
     value = literal(text.strip())
     if isinstance(value, str) and literal(value) != value:
         # The runner's config reads config_dict strings once more: quoted, '1' stays the string "1".

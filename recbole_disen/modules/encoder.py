@@ -1,4 +1,4 @@
-"""The sequence encoder: item and position embeddings, then RecBole's causal TransformerEncoder.
+"""The sequence encoder: item and position embeddings, then RecBole's TransformerEncoder (causal by default).
 
 It is SASRec's encoder (Kang and McAuley, ICDM 2018) with the item embedding table owned by the
 caller, so that the same table scores items. Sequences are left-aligned with 0 as padding, as RecBole
