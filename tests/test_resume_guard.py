@@ -119,3 +119,24 @@ def test_distributed_resume_is_checked_before_any_worker_starts(trained, tmp_pat
     last, best = copy_run(result, tmp_path)
     error = resume_refused(capsys, {**settings, "checkpoint_dir": last.parent}, best, nproc=2)
     assert f"{best} is a run's best checkpoint" in error
+
+
+def test_a_last_checkpoint_without_its_best_one_is_refused(trained, tmp_path, capsys):
+    result, settings = trained
+    last, best = copy_run(result, tmp_path)
+    best.unlink()
+    error = resume_refused(capsys, {**settings, "checkpoint_dir": last.parent}, last)
+    assert f"best checkpoint {best} is missing" in error
+
+
+def test_a_checkpoint_from_before_a_setting_existed_resumes_at_its_default(trained, tmp_path):
+    import torch
+
+    result, settings = trained
+    last, _ = copy_run(result, tmp_path)
+    state = torch.load(last, weights_only=True)
+    del state["config"]["causal"]  # written before the setting was added; its default is the old behaviour
+    torch.save(state, last)
+    resumed = run("DisenSeqRec", "tiny", config_dict={**settings, "checkpoint_dir": str(last.parent), "epochs": 2},
+                  resume=str(last))
+    assert resumed["epochs_run"] == 2
