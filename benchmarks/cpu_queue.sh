@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs cpu_table.sh pieces one after the other, from a list that may be edited while it runs: each
+# line of LIST is a PIECE (see cpu_table.sh), taken from the top and removed when it starts. THREADS
+# threads per run; with PID_WAIT, it starts once that process has ended. Two queues with THREADS=1 run
+# two pieces at a time; one with THREADS=2 runs one (BENCHMARKS.md section 5 compares the two).
+# STATE (default /work/cpu_table) holds the bench folder outside the work tree, which a new session
+# lays anew; cpu_table/ in the repository links to it, so an interrupted run continues next time.
+#
+#   printf 'beauty-2022-sasrec\nbeauty-2022-disen\n' > /work/cpu_table/queue-a.txt
+#   LIST=/work/cpu_table/queue-a.txt THREADS=2 nohup bash benchmarks/cpu_queue.sh &
+set -u
+cd "$(dirname "$0")/.."
+STATE=${STATE:-/work/cpu_table}
+mkdir -p "$STATE"
+[ -e cpu_table ] || ln -s "$STATE" cpu_table
+while [ -n "${PID_WAIT:-}" ] && kill -0 "$PID_WAIT" 2>/dev/null; do sleep 20; done
+while :; do
+  piece=$(head -n1 "$LIST" 2>/dev/null)
+  [ -z "$piece" ] && break
+  sed -i 1d "$LIST"
+  echo "$(date -u +%H:%M:%S) start $piece ($THREADS threads)" >> "$STATE/queue.log"
+  PIECE=$piece THREADS=$THREADS JOBS=1 OUT=cpu_table bash benchmarks/cpu_table.sh > "$STATE/$piece.log" 2>&1
+  echo "$(date -u +%H:%M:%S) end $piece rc=$?" >> "$STATE/queue.log"
+done
