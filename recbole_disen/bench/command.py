@@ -77,9 +77,8 @@ def cli(argv: list, run_fn=None) -> int:
     return 1 if failures else 0
 
 
-def main(argv: list) -> int:
-    """``recbole-disen bench`` and ``python -m recbole_disen.bench``: log to stderr, a UserError is
-    one line and status 2."""
+def log_to_stderr() -> None:
+    """The package's log lines (``HH:MM:SS LEVEL message``) go to stderr, once per process."""
     package_log = logging.getLogger(PACKAGE_LOGGER)
     if not package_log.handlers:
         handler = logging.StreamHandler()
@@ -87,6 +86,12 @@ def main(argv: list) -> int:
         package_log.addHandler(handler)
     package_log.setLevel(logging.INFO)
     package_log.propagate = False
+
+
+def main(argv: list) -> int:
+    """``recbole-disen bench`` and ``python -m recbole_disen.bench``: log to stderr, a UserError is
+    one line and status 2."""
+    log_to_stderr()
     try:
         return cli(argv)
     except UserError as exc:

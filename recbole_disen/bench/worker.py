@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from recbole_disen.bench.command import log_to_stderr
 from recbole_disen.bench.execute import failure_line, perform
 from recbole_disen.bench.plan import Job
 
@@ -25,6 +26,7 @@ def main(argv: list) -> int:
     if len(argv) != 1:
         sys.stderr.write("error: the bench worker expects one job file\n")
         return 2
+    log_to_stderr()  # the run's own lines: where it continues from, earlier files set aside
     job_data = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     error_path = Path(job_data.pop("error_path"))
     try:
