@@ -3,11 +3,14 @@
 For a run JSON (or a running bench job's ``job.json`` with ``--interim``), rebuild its data and
 model, load the checkpoint, and on the validation rows (test rows with ``--split test``) report:
 
+- NDCG@10 of the target as the model ranks all items, with the row's most recent item x_t taken
+  out of the ranking, and with every item the user had taken out (the second protocol), for any
+  sequential model (SASRec too);
 - the share of the top 10 that the user already had, under the model's full score and under each
   of its two parts: the intention term agg_k <phi_k, e_j> and the last-position term <z_t, e_j>;
   and the share that is the row's most recent item x_t alone;
-- for the real positions i of each row's history (i < t), where item x_i itself and the next item
-  x_{i+1} rank among all items under z_i's own score <z_i, e_j> (median rank, 1 = top): z_i is
+- for DisenSeqRec, for the real positions i of each row's history (i < t), where item x_i itself and
+  the next item x_{i+1} rank among all items under z_i's own score <z_i, e_j> (median rank, 1 = top): z_i is
   what phi_k pools. A low rank for x_i says z_i points at its own input item (the residual path
   and the tied embeddings); a low rank for x_{i+1} says it points at an item that is now history
   (with ``causal`` False z_i has read x_{i+1} itself, so that rank says less).
@@ -28,6 +31,7 @@ import torch
 
 from recbole_disen import checkpoint, compat, files, losses, protocols
 from recbole_disen.bench.plan import model_class
+from recbole_disen.model import DisenSeqRec
 from recbole_disen.runner import build, build_config
 
 POSITION_ROWS = 256  # rows per chunk for the per-position ranks ([rows, L, n_items] scores)
@@ -65,6 +69,18 @@ def position_ranks(model, item_seq, item_len):
     return torch.cat(own).float(), torch.cat(following).float()
 
 
+def ndcg_at_10(scores, targets):
+    """NDCG@10 [B] of one target per row [B] under scores [B, N]."""
+    rank = rank_of(scores, targets).float()
+    return torch.where(rank <= 10, 1.0 / torch.log2(rank + 1.0), 0.0)
+
+
+def intention_parts(model, interaction, table):
+    """DisenSeqRec's two score parts [B, N]: the intention term and the last-position term."""
+    phi, _, last = model.forward(interaction[model.ITEM_SEQ], interaction[model.ITEM_SEQ_LEN])
+    return {"intention": losses.aggregate_scores(phi @ table.t(), model.aggregation, dim=1), "last": last @ table.t()}
+
+
 @compat.quiet_recbole_warnings()
 @torch.no_grad()
 def diagnose(record, split):
@@ -78,43 +94,51 @@ def diagnose(record, split):
     state = checkpoint.read(record["checkpoint"])  # every field checked, no code run
     model.load_state_dict(state["state_dict"])
     model.eval()
+    disen = isinstance(model, DisenSeqRec)
     seen = protocols.SeenItems(train, config["device"])
     table = model.item_embedding.weight  # [N, H]
-    counts = {"full": 0, "intention": 0, "last": 0}
+    counts = {"full": 0, **({"intention": 0, "last": 0} if disen else {})}
     recent = dict.fromkeys(counts, 0)
+    ndcg = {"full": [], "latest_removed": [], "seen_removed": []}
     slots, own_ranks, next_ranks = 0, [], []
     for batch in (valid if split == "valid" else test):
         interaction = batch[0].to(config["device"])
         item_seq, item_len = interaction[model.ITEM_SEQ], interaction[model.ITEM_SEQ_LEN]
-        phi, _, last = model.forward(item_seq, item_len)  # [B, K, H], _, [B, H]
+        targets = interaction[model.ITEM_ID]  # [B]
         mask = seen.batch_mask(interaction)  # [B, N]
-        parts = {
-            "full": model.score(phi, last, table),
-            "intention": losses.aggregate_scores(phi @ table.t(), model.aggregation, dim=1),
-            "last": last @ table.t(),
-        }
         latest = item_seq.gather(1, (item_len - 1).unsqueeze(1)).squeeze(1)  # [B] x_t
+        parts = {"full": model.full_sort_predict(interaction), **(intention_parts(model, interaction, table) if disen else {})}
         for name, scores in parts.items():
             scores[:, 0] = -torch.inf  # the padding item is never recommended
             counts[name] += int(top_seen(scores, mask).sum())
             recent[name] += int(top_holds(scores, latest).sum())
+        full = parts["full"]
+        ndcg["full"].append(ndcg_at_10(full, targets))
+        ndcg["latest_removed"].append(ndcg_at_10(full.scatter(1, latest.unsqueeze(1), -torch.inf), targets))
+        ndcg["seen_removed"].append(ndcg_at_10(full.masked_fill(mask, -torch.inf), targets))
         slots += 10 * item_seq.size(0)
-        own, following = position_ranks(model, item_seq, item_len)
-        own_ranks.append(own)
-        next_ranks.append(following)
-    own_ranks, next_ranks = torch.cat(own_ranks), torch.cat(next_ranks)
-    return {
+        if disen:
+            own, following = position_ranks(model, item_seq, item_len)
+            own_ranks.append(own)
+            next_ranks.append(following)
+    out = {
         "run_key": record["run_key"], "checkpoint_epoch": state.get("epoch"), "split": split,
-        "score_last": model.score_last, "n_intents": model.n_intents, "causal": model.causal,
+        **{f"ndcg@10_{name}": round(float(torch.cat(values).mean()), 4) for name, values in ndcg.items()},
         **{f"seen_share@10_{name}": round(count / slots, 4) for name, count in counts.items()},
         **{f"latest_item_share@10_{name}": round(count / slots, 4) for name, count in recent.items()},
-        "positions": int(own_ranks.numel()),
-        "median_rank_own_item_under_z_i": float(own_ranks.median()),
-        "share_own_item_top10_under_z_i": round(float((own_ranks <= 10).float().mean()), 4),
-        "median_rank_next_item_under_z_i": float(next_ranks.median()),
-        "share_next_item_top10_under_z_i": round(float((next_ranks <= 10).float().mean()), 4),
         "n_items": int(table.size(0)),
     }
+    if disen:
+        own_ranks, next_ranks = torch.cat(own_ranks), torch.cat(next_ranks)
+        out.update({
+            "score_last": model.score_last, "n_intents": model.n_intents, "causal": model.causal,
+            "positions": int(own_ranks.numel()),
+            "median_rank_own_item_under_z_i": float(own_ranks.median()),
+            "share_own_item_top10_under_z_i": round(float((own_ranks <= 10).float().mean()), 4),
+            "median_rank_next_item_under_z_i": float(next_ranks.median()),
+            "share_next_item_top10_under_z_i": round(float((next_ranks <= 10).float().mean()), 4),
+        })
+    return out
 
 
 def main(argv):

@@ -31,3 +31,8 @@ def test_ranks_count_ties_against_the_item():
     # row 1: item 1 and item 2 both score 0.2, below 0.8 and 0.6: each is ranked 4th
     assert diagnosis.rank_of(SCORES, torch.tensor([1, 2])).tolist() == [1, 4]
     assert diagnosis.rank_of(SCORES, torch.tensor([0, 3])).tolist() == [4, 2]
+
+
+def test_ndcg_of_one_target_by_hand():
+    # row 0's target item 2 ranks 3rd: 1 / log2(4) = 0.5; row 1's target item 0 ranks 1st: 1
+    assert diagnosis.ndcg_at_10(SCORES, torch.tensor([2, 0])).tolist() == [0.5, 1.0]
