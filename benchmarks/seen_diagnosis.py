@@ -75,10 +75,14 @@ def ndcg_at_10(scores, targets):
     return torch.where(rank <= 10, 1.0 / torch.log2(rank + 1.0), 0.0)
 
 
-def intention_parts(model, interaction, table):
-    """DisenSeqRec's two score parts [B, N]: the intention term and the last-position term."""
+def score_parts(model, interaction, table):
+    """Scores [B, N]: the model's full score and, for DisenSeqRec, its two parts (the intention term
+    and the last-position term), from one forward pass."""
+    if not isinstance(model, DisenSeqRec):
+        return {"full": model.full_sort_predict(interaction)}
     phi, _, last = model.forward(interaction[model.ITEM_SEQ], interaction[model.ITEM_SEQ_LEN])
-    return {"intention": losses.aggregate_scores(phi @ table.t(), model.aggregation, dim=1), "last": last @ table.t()}
+    return {"full": model.score(phi, last, table),
+            "intention": losses.aggregate_scores(phi @ table.t(), model.aggregation, dim=1), "last": last @ table.t()}
 
 
 @compat.quiet_recbole_warnings()
@@ -107,7 +111,7 @@ def diagnose(record, split):
         targets = interaction[model.ITEM_ID]  # [B]
         mask = seen.batch_mask(interaction)  # [B, N]
         latest = item_seq.gather(1, (item_len - 1).unsqueeze(1)).squeeze(1)  # [B] x_t
-        parts = {"full": model.full_sort_predict(interaction), **(intention_parts(model, interaction, table) if disen else {})}
+        parts = score_parts(model, interaction, table)
         for name, scores in parts.items():
             scores[:, 0] = -torch.inf  # the padding item is never recommended
             counts[name] += int(top_seen(scores, mask).sum())

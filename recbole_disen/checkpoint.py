@@ -167,9 +167,9 @@ def fingerprint(dataset, config):
     }
 
 
-def check_same_data(state, data, path, command, compare_path=True):
-    """UserError unless ``data`` (this run's fingerprint) is the data the checkpoint was trained on
-    (when the checkpoint records it: those of older versions do not)."""
+def check_same_data(state, data, path, command, compare_path=True, error=UserError):
+    """``error`` (a UserError) unless ``data`` (this run's fingerprint) is the data the checkpoint was
+    trained on (when the checkpoint records it: those of older versions do not)."""
     stored = state.get("data")
     if stored is None:
         return
@@ -177,7 +177,7 @@ def check_same_data(state, data, path, command, compare_path=True):
     differ = [k for k in keys if stored[k] != data[k]]
     if differ:
         what = "; ".join(f"{k} {stored[k]} there, {data[k]} here" for k in differ if k != "sha256")
-        raise UserError(
+        raise error(
             f"{command}: {path} was trained on other data than {data['path']} ({what or 'same sizes, other contents'}): "
             "use the data it was trained on"
         )

@@ -128,10 +128,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     trainer = DisenTrainer(config, net, time_budget=time_budget, data_fingerprint=data_fingerprint)
     trainer.valid_seen = seen if config["eval_exclude_seen"] else None
     if resume:
-        try:
-            checkpoint.check_same_data(resumed, data_fingerprint, resume, "--resume")
-        except UserError as error:
-            raise ResumeRefused(str(error)) from None
+        checkpoint.check_same_data(resumed, data_fingerprint, resume, "--resume", error=ResumeRefused)
         try:
             trainer.resume_from(resumed, resume)
         except (LookupError, TypeError, ValueError, RuntimeError) as error:  # weights that do not fit
