@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs cpu_table.sh pieces one after the other, from a list that may be edited while it runs: each
-# line of LIST is a PIECE (see cpu_table.sh), taken from the top and removed when it starts. THREADS
+# line of LIST is a PIECE (see cpu_table.sh), taken from the top and removed when it starts; a
+# piece that fails stops the queue, and its log ($STATE/PIECE.log) is appended to, never replaced. THREADS
 # threads per run; with PID_WAIT, it starts once that process has ended. Two queues with THREADS=1 run
 # two pieces at a time; one with THREADS=2 runs one (BENCHMARKS.md section 5 compares the two).
 # STATE (default /work/cpu_table) holds the bench folder outside the work tree, which a new session
@@ -13,12 +14,17 @@ cd "$(dirname "$0")/.."
 STATE=${STATE:-/work/cpu_table}
 mkdir -p "$STATE"
 [ -e cpu_table ] || ln -s "$STATE" cpu_table
+python3 -c "import recbole_disen.bench, matplotlib" 2>/dev/null \
+  || { echo "python3 here lacks recbole_disen or matplotlib: activate the environment the README installs, then start the queue again" >&2; exit 2; }
 while [ -n "${PID_WAIT:-}" ] && kill -0 "$PID_WAIT" 2>/dev/null; do sleep 20; done
 while :; do
   piece=$(head -n1 "$LIST" 2>/dev/null)
   [ -z "$piece" ] && break
   sed -i 1d "$LIST"
   echo "$(date -u +%H:%M:%S) start $piece ($THREADS threads)" >> "$STATE/queue.log"
-  PIECE=$piece THREADS=$THREADS JOBS=1 OUT=cpu_table bash benchmarks/cpu_table.sh > "$STATE/$piece.log" 2>&1
-  echo "$(date -u +%H:%M:%S) end $piece rc=$?" >> "$STATE/queue.log"
+  PIECE=$piece THREADS=$THREADS JOBS=1 OUT=cpu_table bash benchmarks/cpu_table.sh >> "$STATE/$piece.log" 2>&1
+  rc=$?
+  echo "$(date -u +%H:%M:%S) end $piece rc=$rc" >> "$STATE/queue.log"
+  # a failed piece stops the queue, so that one broken set-up does not use up the whole list
+  [ "$rc" -eq 0 ] || { echo "$(date -u +%H:%M:%S) queue $LIST stopped: $piece failed" >> "$STATE/queue.log"; exit "$rc"; }
 done
