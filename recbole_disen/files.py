@@ -3,6 +3,7 @@
 a part of it, and a failed write leaves no temporary file behind."""
 
 import contextlib
+import hashlib
 import json
 import os
 import uuid
@@ -50,3 +51,12 @@ def last_checkpoint_in(folder):
     folder = Path(folder)
     candidates = list(folder.glob("*-last.pth")) if folder.is_dir() else []
     return str(max(candidates, key=lambda path: path.stat().st_mtime_ns)) if candidates else None
+
+
+def sha256_of(path):
+    """The SHA-256 hex digest of the file at ``path``'s contents (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

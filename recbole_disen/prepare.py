@@ -18,6 +18,7 @@ and select the dataset with ``dataset=<name>``. Blank input lines are skipped in
 """
 
 import argparse
+import json
 import math
 import os
 import re
@@ -76,15 +77,29 @@ def convert_amazon_csv(src, out_dir, name=None, overwrite=False) -> Path:
 def ensure_user_lines_dataset(src, cache_dir) -> tuple[Path, str]:
     """Make sure ``cache_dir/<stem>/<stem>.inter`` is converted from the user-lines file ``src``.
 
-    Converts only when that file is missing or older than ``src`` (then it replaces it: the folder is
-    this function's cache). Returns ``(cache_dir, stem)``: the ``data_path`` and ``dataset`` to give RecBole.
+    The conversion records which source it came from (its real path and a SHA-256 of its contents, in
+    ``<stem>.source.json`` beside it); it converts again, replacing both (the folder is this function's
+    cache), when the atomic file or that record is missing or names another source: another file of the
+    same name, or the same file edited. Returns ``(cache_dir, stem)``: the ``data_path`` and ``dataset``
+    to give RecBole.
     """
     src, cache_dir = _existing_file(src), Path(cache_dir)
     name = src.stem
     target = cache_dir / name / f"{name}.inter"
-    if not target.exists() or target.stat().st_mtime_ns < src.stat().st_mtime_ns:
+    record = target.with_name(f"{name}.source.json")
+    source = {"path": os.path.realpath(src), "sha256": files.sha256_of(src)}
+    if not target.exists() or _read_record(record) != source:
         convert_user_lines(src, cache_dir, name, overwrite=True)
+        files.write_json(record, source)
     return cache_dir, name
+
+
+def _read_record(path):
+    """The source record at ``path``, or None when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def cli(argv: list[str]) -> int:

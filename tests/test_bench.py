@@ -111,7 +111,10 @@ def test_cli_writes_run_jsons_and_report(tmp_path, capsys):
         "model": "SASRec", "dataset": "toy", "seed": 2021, "config_files": [], "budget": 30.0,
         "config_dict": {"hidden_size": 64, "seed": 2021, "metrics": ["Recall", "NDCG", "MRR"],
                         "topk": [5, 10, 20], "valid_metric": "NDCG@10"},
+        "inputs": {"data_sha256": None, "config_files_sha256": [], "model_defaults": {}},
     }
+    disen = json.loads((out / "runs" / "toy__DisenSeqRec__seed2020.json").read_text())
+    assert disen["spec"]["inputs"]["model_defaults"]["n_intents"] == 2  # the package's shipped default
     call = runner.calls[0]
     assert call["time_budget"] == 30.0 and call["show_progress"] is False
     assert call["config_dict"]["checkpoint_dir"].endswith("toy__DisenSeqRec__seed2020")

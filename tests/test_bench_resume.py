@@ -16,10 +16,12 @@ SETTINGS = ["epochs=3", "hidden_size=16", "inner_size=32", "n_layers=1", "MAX_IT
 RUN = "tiny__SASRec__seed2020"
 
 
-def bench(data, out, *extra):
+def bench(data, out, *settings, config_files=()):
     argv = ["--datasets", str(data), "--models", "SASRec", "--seeds", "2020", "--out", str(out), "--no-progress"]
-    for setting in [*SETTINGS, *extra]:
+    for setting in [*SETTINGS, *settings]:
         argv += ["--set", setting]
+    if config_files:
+        argv += ["--config_files", *config_files]
     return command.cli(argv, run_fn=runner.run)
 
 
@@ -95,13 +97,56 @@ def test_a_run_of_other_settings_starts_again_and_keeps_the_earlier_files(tmp_pa
 def test_a_checkpoint_of_other_data_is_not_continued(tmp_path, tiny_data, monkeypatch, caplog):
     data, out = tiny_data[0] / "tiny", tmp_path / "out"
     interrupted(data, out, monkeypatch)
-    with open(data / "tiny.inter", "a") as inter:  # same spec, one more interaction
+    with open(data / "tiny.inter", "a") as inter:  # same settings, one more interaction: the spec differs
+        inter.write("u1\ti3\t99\n")
+    trained = count_epochs(monkeypatch)
+    with caplog.at_level(logging.INFO):
+        assert bench(data, out) == 0
+    assert trained == [0, 1, 2]
+    assert any("moved into" in m for m in messages(caplog))
+
+
+def test_the_checkpoints_own_data_check_refuses_what_the_spec_cannot_see(tmp_path, tiny_data, monkeypatch, caplog):
+    # a dataset named for RecBole to fetch has no file to hash: the checkpoint's fingerprint decides
+    monkeypatch.setattr("recbole_disen.bench.plan.data_digest", lambda dataset: None)
+    data, out = tiny_data[0] / "tiny", tmp_path / "out"
+    interrupted(data, out, monkeypatch)
+    with open(data / "tiny.inter", "a") as inter:
         inter.write("u1\ti3\t99\n")
     trained = count_epochs(monkeypatch)
     with caplog.at_level(logging.INFO):
         assert bench(data, out) == 0
     assert trained == [0, 1, 2]
     assert any("cannot continue" in m and "trained on other data" in m for m in messages(caplog))
+
+
+def test_a_finished_run_runs_again_when_its_data_changed(tmp_path, tiny_data, monkeypatch):
+    data, out = tiny_data[0] / "tiny", tmp_path / "out"
+    assert bench(data, out) == 0
+    first = json.loads((out / "runs" / f"{RUN}.json").read_text())
+    trained = count_epochs(monkeypatch)
+    assert bench(data, out) == 0 and trained == []  # same data: reused
+    with open(data / "tiny.inter", "a") as inter:
+        inter.write("u1\ti3\t99\n")
+    assert bench(data, out) == 0 and trained == [0, 1, 2]
+    again = json.loads((out / "runs" / f"{RUN}.json").read_text())
+    assert again["spec"]["inputs"]["data_sha256"] != first["spec"]["inputs"]["data_sha256"]
+    assert again["spec"]["inputs"]["data_sha256"] == files.sha256_of(data / "tiny.inter")
+
+
+def test_a_config_file_edited_in_place_starts_the_run_again(tmp_path, tiny_data, monkeypatch, caplog):
+    data, out = tiny_data[0] / "tiny", tmp_path / "out"
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("learning_rate: 0.001\n")
+    with monkeypatch.context() as patch:
+        count_epochs(patch, fail_after=1)
+        assert bench(data, out, config_files=[str(settings)]) == 1
+    settings.write_text("learning_rate: 0.01\n")  # the same path, other contents
+    trained = count_epochs(monkeypatch)
+    with caplog.at_level(logging.INFO):
+        assert bench(data, out, config_files=[str(settings)]) == 0
+    assert trained == [0, 1, 2]
+    assert json.loads((out / "runs" / f"{RUN}.json").read_text())["config"]["learning_rate"] == 0.01
 
 
 def test_the_folder_lock_keeps_a_second_process_off(tmp_path):
@@ -122,3 +167,13 @@ def test_the_newest_last_checkpoint_is_the_one_to_continue(tmp_path):
     os.utime(old, ns=(2_000_000_000, 2_000_000_000))
     os.utime(new, ns=(1_000_000_000, 1_000_000_000))
     assert files.last_checkpoint_in(tmp_path) == str(old)
+
+
+def test_a_run_stopped_before_its_first_epoch_ended_sets_nothing_aside(tmp_path):
+    spec = {"model": "SASRec", "seed": 2020}
+    folder.start_afresh(tmp_path, spec)
+    folder.start_afresh(tmp_path, spec)  # spec.json alone, the same spec: nothing to set aside
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["spec.json"]
+    folder.start_afresh(tmp_path, {**spec, "seed": 2021})
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["earlier-1", "spec.json"]
+    assert json.loads((tmp_path / "earlier-1" / "spec.json").read_text()) == spec

@@ -211,16 +211,31 @@ def test_ensure_user_lines_dataset_converts_once(tmp_path):
     assert path.stat().st_mtime_ns == stamp
 
 
-def test_ensure_user_lines_dataset_reconverts_when_source_is_newer(tmp_path):
+def test_ensure_user_lines_dataset_reconverts_when_the_source_changes(tmp_path):
     src = write(tmp_path / "lastfm.txt", USER_LINES)
     cache = tmp_path / "cache"
     ensure_user_lines_dataset(src, cache)
     path = cache / "lastfm" / "lastfm.inter"
+    stamp = path.stat().st_mtime_ns
     write(src, "7 70\n")
-    later = path.stat().st_mtime_ns + 10**9
-    os.utime(src, ns=(later, later))
+    os.utime(src, ns=(stamp - 10**9, stamp - 10**9))  # edited, yet older than the conversion
     ensure_user_lines_dataset(src, cache)
     assert path.read_text(encoding="utf-8") == "user_id:token\titem_id:token\ttimestamp:float\n7\t70\t1\n"
+
+
+def test_ensure_user_lines_dataset_never_serves_another_file_of_the_same_name(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = write(tmp_path / "a" / "lastfm.txt", USER_LINES)
+    second = write(tmp_path / "b" / "lastfm.txt", "7 70\n")
+    later = second.stat().st_mtime_ns + 10**9
+    os.utime(first, ns=(later, later))  # the other file is older than the first one's conversion
+    cache = tmp_path / "cache"
+    ensure_user_lines_dataset(first, cache)
+    ensure_user_lines_dataset(second, cache)
+    path = cache / "lastfm" / "lastfm.inter"
+    assert path.read_text(encoding="utf-8") == "user_id:token\titem_id:token\ttimestamp:float\n7\t70\t1\n"
+    ensure_user_lines_dataset(first, cache)
+    assert path.read_text(encoding="utf-8") == USER_LINES_INTER
 
 
 def test_ensure_user_lines_dataset_missing_source(tmp_path):

@@ -2,8 +2,8 @@
 
 ``<out>/checkpoints/<run key>/`` holds the run's best and last-epoch checkpoints and ``spec.json``,
 the spec they were trained under. A run continues from the last-epoch checkpoint only when that spec
-equals its own: any setting, budget or config file that differs starts it again from the first
-epoch, and the earlier files move into a new ``earlier-N/`` beside them (never deleted). A lock held
+equals its own: any setting, budget, config file's contents, data file's contents or package default
+that differs starts it again from the first epoch, and the earlier files move into a new ``earlier-N/`` beside them (never deleted). A lock held
 while the run works keeps a second bench process off the folder; the operating system releases it
 when the process ends, however it ends, so an interrupted run leaves no stale lock.
 """
@@ -54,7 +54,9 @@ def resumable(folder, spec):
 def start_afresh(folder, spec):
     """Set every earlier file of ``folder`` aside (into a new ``earlier-N/``) and record ``spec``."""
     folder = Path(folder)
-    earlier = sorted(path for path in folder.iterdir() if path.is_file() and path.name != LOCK_FILE)
+    same_spec = stored_spec(folder) == spec  # then spec.json alone (no epoch ended yet) stays where it is
+    earlier = sorted(path for path in folder.iterdir() if path.is_file() and path.name != LOCK_FILE
+                     and not (same_spec and path.name == SPEC_FILE))
     if earlier:
         number = 1
         while (folder / f"earlier-{number}").exists():
@@ -63,5 +65,6 @@ def start_afresh(folder, spec):
         aside.mkdir()
         for path in earlier:
             path.rename(aside / path.name)
-        log.warning("%s: the files of an earlier run of other settings were moved into %s", folder, aside)
+        log.warning("%s: the files of an earlier run that cannot be continued (other settings, data or "
+                    "defaults) were moved into %s", folder, aside)
     files.write_json(folder / SPEC_FILE, spec)

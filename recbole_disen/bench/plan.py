@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from recbole_disen import files
 from recbole_disen.errors import UserError
 from recbole_disen.literal import literal
 
@@ -200,12 +201,28 @@ def plan_jobs(args: argparse.Namespace) -> list:
     names = split_list(args.datasets, "--datasets")
     datasets = [resolve_dataset(name, args.out / "data") for name in names]
     _check_unique_names(datasets)
+    from recbole_disen.config import model_defaults  # imports RecBole: only when runs are planned
+
+    config_digests = [files.sha256_of(path) for path in config_files]
+    data_digests = {dataset: data_digest(dataset) for dataset in datasets}
     return [
-        make_job(args, dataset, model, seed, {**shared, **per_model.get(model, {})}, config_files)
+        make_job(args, dataset, model, seed, {**shared, **per_model.get(model, {})}, config_files,
+                 inputs={"data_sha256": data_digests[dataset], "config_files_sha256": config_digests,
+                         "model_defaults": model_defaults(model_class(model))})
         for dataset in datasets
         for seed in seeds
         for model in models
     ]
+
+
+def data_digest(dataset: DatasetRef) -> str | None:
+    """The SHA-256 of the file a path dataset is read from (its .txt, or its folder's .inter); None for a
+    RecBole dataset name (RecBole fetches it, and the checkpoint's fingerprint covers it)."""
+    if dataset.user_lines is not None:
+        return files.sha256_of(dataset.user_lines)
+    if dataset.data_path is not None:
+        return files.sha256_of(Path(dataset.data_path) / dataset.name / f"{dataset.name}.inter")
+    return None
 
 
 def _check_unique_names(datasets: list) -> None:
@@ -217,8 +234,11 @@ def _check_unique_names(datasets: list) -> None:
 
 
 def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
-             config_files: list) -> Job:
-    """Build the spec of one run and where its outputs go."""
+             config_files: list, inputs: dict) -> Job:
+    """Build the spec of one run and where its outputs go. ``inputs`` is what the settings alone do not
+    say: the contents of the data and config files and the package's defaults for the model, so that a
+    finished run whose data, config file or defaults changed runs again (and an interrupted one starts
+    afresh) rather than being reused."""
     config_dict = {**overrides, "seed": seed, **FIXED_SETTINGS}
     if args.horizon:
         config_dict.update(horizon=args.horizon, valid_metric=HORIZON_VALID_METRIC)
@@ -231,6 +251,7 @@ def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
         "config_dict": config_dict,
         "config_files": config_files,
         "budget": args.budget,
+        "inputs": inputs,
     }
     run_key = f"{dataset.name}__{model}__seed{seed}" + (f"__h{args.horizon}" if args.horizon else "")
     return Job(
