@@ -10,6 +10,10 @@
 #   printf 'beauty-2022-sasrec\nbeauty-2022-disen\n' > /work/cpu_table/queue-a.txt
 #   LIST=/work/cpu_table/queue-a.txt THREADS=2 nohup bash benchmarks/cpu_queue.sh &
 set -u
+: "${LIST:?set LIST to the file of pieces to run, one PIECE a line (see cpu_table.sh)}"
+THREADS=${THREADS:-1}
+[ -f "$LIST" ] || { echo "LIST $LIST is not a file: write the pieces into it first" >&2; exit 2; }
+LIST=$(realpath "$LIST")  # before the cd below
 cd "$(dirname "$0")/.."
 STATE=${STATE:-/work/cpu_table}
 mkdir -p "$STATE"
