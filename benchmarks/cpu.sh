@@ -10,4 +10,4 @@ mapfile -t pinned < <(pin4 DisenSeqRec)
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" --models DisenSeqRec,SASRec,BERT4Rec \
   --seeds 2020,2021 --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" --set BERT4Rec:eval_step=3 "${pinned[@]}"
 python3 -m recbole_disen.bench --report-only --out "$OUT"
-rm -rf "$OUT/checkpoints"
+# the checkpoints stay in $OUT/checkpoints: a rerun continues an interrupted run from them

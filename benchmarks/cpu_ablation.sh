@@ -17,4 +17,4 @@ python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" \
   --set DisenSeqRec@nolast:score_last=False --set DisenSeqRec@future20:future_max_len=20 \
   --set DisenSeqRec@symmetric:s2s_symmetric=True --set DisenSeqRec@sharedbias:share_bias=True
 python3 -m recbole_disen.bench --report-only --out "$OUT"
-rm -rf "$OUT/checkpoints"
+# the checkpoints stay in $OUT/checkpoints: a rerun continues an interrupted run from them

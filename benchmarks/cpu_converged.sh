@@ -21,4 +21,4 @@ mapfile -t pinned < <(pin4 DisenSeqRec DisenSeqRec@nos2s)
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" --models DisenSeqRec,DisenSeqRec@nos2s --seeds 2022 \
   --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" --set DisenSeqRec@nos2s:s2s_weight=0.0 "${pinned[@]}"
 python3 -m recbole_disen.bench --report-only --out "$OUT"
-rm -rf "$OUT/checkpoints"
+# the checkpoints stay in $OUT/checkpoints: a rerun continues an interrupted run from them

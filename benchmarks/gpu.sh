@@ -51,4 +51,5 @@ checks=(--dataset=lastfm "--data_path=$OUT/checks" --epochs=3 --show_progress=Fa
   "${checks[@]}" --nproc=1 --world_size=1 --port=29517 > ddp.log 2>&1; echo "ddp exit $?" >> ddp.log) &
 wait
 python3 -m recbole_disen.bench --report-only --out "$OUT"
-rm -rf "$OUT/checkpoints" "$OUT/checks/saved"  # model files are not part of the results
+# The model files stay in $OUT/checkpoints and $OUT/checks/saved (a rerun continues an interrupted run);
+# to bring the results back from a lent machine, copy all of $OUT but those two folders.
