@@ -80,7 +80,13 @@ def build(config, logger=None):
     dataset = build_dataset(config)
     if logger:
         logger.info(dataset)
-    train_data, valid_data, test_data = data_preparation(config, dataset)
+    try:
+        train_data, valid_data, test_data = data_preparation(config, dataset)
+    except UserError:
+        raise
+    except CONFIG_ERRORS as error:  # RecBole's own checks of eval_args, as a traceback otherwise
+        raise UserError(f"cannot split {config['dataset']} with eval_args {config['eval_args']}: "
+                        f"{one_line(error)}; fix eval_args") from None
     if issubclass(get_model(config["model"]), DisenSeqRec):  # its seq2seq loss finds each training row's future by a tag
         future.tag_training_rows(train_data.dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])

@@ -180,3 +180,10 @@ class WritesFile:
 
     def __reduce__(self):
         return open, (self.path, "w")
+
+
+def test_eval_args_recbole_cannot_split_by(tmp_path, capsys):
+    write_inter(tmp_path / "data", "good", tiny_sequences())
+    err = run_cli(tmp_path, capsys, "good",
+                  "--eval_args={'split': {'LS': 'valid_and_test'}, 'order': 'RO', 'mode': 'full'}")
+    assert err.startswith("error: cannot split good with eval_args") and "'RO'" in err and err.rstrip().endswith("fix eval_args")
