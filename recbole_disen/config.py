@@ -336,10 +336,15 @@ class DisenConfig(Config):
                 "so nothing is masked (use s2s_mask 'loss')"
             )
         horizon.check_settings(model, merged)
+        if merged.get("loss_type") not in (None, "CE"):
+            raise UserError(
+                f"loss_type {merged['loss_type']!r} is not supported: this runner trains every model with CE over "
+                "all items and no negative sampling (README, 'Baselines, on identical terms'); use loss_type CE, "
+                "or a model that supports it"
+            )
         if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
             raise UserError(
-                "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~ "
-                "(or use loss_type BPR for a baseline that supports it)"
+                "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~"
             )
         _check_files(merged, model, self.dataset)
 

@@ -99,6 +99,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--eval_exclude_seen=None", "setting 'eval_exclude_seen' must be True or False"),
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
+    ("--model=SASRec --loss_type=BPR", "loss_type 'BPR' is not supported: this runner trains every model with CE"),
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
     ("--model=SASRek", "unknown model 'SASRek' (did you mean a model file 'sasrec'?)"),
     ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean a model file 'disenseqrec'?)"),
