@@ -100,6 +100,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--learning_rate=fast", "setting 'learning_rate' must be of type float"),
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
     ("--model=SASRec --loss_type=BPR", "loss_type 'BPR' is not supported: this runner trains every model with CE"),
+    ("--model=FPMC", "loss_type 'BPR' is not supported"),  # its own default, not the user's
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
     ("--model=SASRek", "unknown model 'SASRek' (did you mean a model file 'sasrec'?)"),
     ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean a model file 'disenseqrec'?)"),
