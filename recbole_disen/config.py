@@ -92,12 +92,19 @@ def _yaml_keys(pattern):
 
 
 @functools.cache
-def known_keys():
-    """Every setting name that RecBole 1.2.1 or this plugin understands."""
+def known_keys(model=None):
+    """The setting names that RecBole 1.2.1 or this plugin understands for ``model``: the overall, data
+    and quick-start settings and that model's own; with no model, every model's."""
     recbole_props = os.path.join(os.path.dirname(recbole.__file__), "properties")
-    return (
-        _yaml_keys(os.path.join(recbole_props, "**", "*.yaml"))
-        | _yaml_keys(os.path.join(properties_dir(), "**", "*.yaml"))
+    model_files = "*" if model is None else model
+    return frozenset(
+        _yaml_keys(os.path.join(recbole_props, "overall.yaml"))
+        | _yaml_keys(os.path.join(recbole_props, "dataset", "**", "*.yaml"))
+        | _yaml_keys(os.path.join(recbole_props, "quick_start_config", "*.yaml"))
+        | _yaml_keys(os.path.join(recbole_props, "model", f"{model_files}.yaml"))
+        | _yaml_keys(os.path.join(properties_dir(), "overall.yaml"))
+        | _yaml_keys(os.path.join(properties_dir(), "dataset", "**", "*.yaml"))
+        | _yaml_keys(os.path.join(properties_dir(), "model", f"{model_files}.yaml"))
         | RECBOLE_CODE_KEYS
     )
 
@@ -312,8 +319,11 @@ class DisenConfig(Config):
     def _validate(self, model):
         """Unknown names, wrong types and out-of-range values, before RecBole acts on any of them."""
         user = self.external_config_dict
-        known = known_keys()
+        known = known_keys(model)
         for key in user:
+            if key in known_keys() and key not in known:  # a setting of other models: it would do nothing here
+                raise UserError(f"setting '{key}' is not one of {model}'s (other RecBole models have it, {model} "
+                                "would ignore it); remove it (in the bench: --set MODEL:KEY=VALUE sets it for one model)")
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
                 did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""

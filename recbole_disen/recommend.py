@@ -37,7 +37,7 @@ def _train_neg_sample_args(stored):
 
 def restore_settings(stored, data_path=None, device="cpu"):
     """config_dict that rebuilds the stored run's data and architecture from its final settings."""
-    known = disen_config.known_keys()
+    known = disen_config.known_keys(stored.get("model"))
     settings = {key: value for key, value in stored.items() if key in known and key not in REFUSED_KEYS}
     settings.pop("model", None)
     settings.pop("dataset", None)

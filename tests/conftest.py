@@ -33,6 +33,20 @@ def tiny_sequences(n_users=60, n_items=40, seed=0):
     return sequences
 
 
+def settings_of(model, settings):
+    """``settings`` without the architecture settings that ``model`` does not have (the runner refuses
+    another model's settings): TINY's sizes are for the Transformer models."""
+    from recbole_disen.config import known_keys
+
+    return {key: value for key, value in settings.items() if key in known_keys(model)}
+
+
+def model_in(words, default="DisenSeqRec"):
+    """The model a command line's ``--model=NAME`` names, or ``default``."""
+    named = [word.partition("=")[2] for word in words if word.startswith("--model=")]
+    return named[-1] if named else default
+
+
 @pytest.fixture
 def tiny_data(tmp_path):
     """(data_path, dataset name) of a tiny generated dataset."""

@@ -1,6 +1,7 @@
 """Tests of the benchmark module with a fake runner (no training, no RecBole)."""
 
 import json
+import logging
 import math
 import re
 import subprocess
@@ -221,12 +222,12 @@ def test_a_quoted_set_value_reaches_the_run_as_the_string(tmp_path):
     from recbole_disen.config import DisenConfig
 
     runner = FakeRunner()
-    args = ["--set", "k='1'", "--set", "on='True'", "--set", "gpu_id=''", "--set", "name=abc"]
+    args = ["--set", "label_text='1'", "--set", "on='True'", "--set", "gpu_id=''", "--set", "name=abc"]
     assert command.cli(bench_args(tmp_path, *args), run_fn=runner) == 0
     settings = runner.calls[0]["config_dict"]
     # what the runner's config makes of the config_dict it is given
-    read = DisenConfig._convert_config_dict(None, {key: settings[key] for key in ("k", "on", "gpu_id", "name")})
-    assert read == {"k": "1", "on": "True", "gpu_id": "", "name": "abc"}
+    read = DisenConfig._convert_config_dict(None, {key: settings[key] for key in ("label_text", "on", "gpu_id", "name")})
+    assert read == {"label_text": "1", "on": "True", "gpu_id": "", "name": "abc"}
 
 
 def test_missing_dataset_path_is_user_error(tmp_path):
@@ -472,3 +473,15 @@ def test_a_next_item_folder_renders_as_before_horizon_runs(tmp_path):
     out = next_item_folder(tmp_path / "res")
     command.write_outputs(out, "recbole-disen bench --datasets toy", [("toy__GRU4Rec__seed1", "ValueError: x")])
     assert (out / "BENCH.md").read_text() == (GOLDEN / "bench_next_item.md").read_text()
+
+
+def test_a_shared_setting_is_left_out_of_the_runs_of_a_model_without_it(tmp_path, caplog):
+    runner = FakeRunner()
+    args = ["--datasets", "toy", "--models", "DisenSeqRec,SASRec", "--seeds", "2020", "--out", str(tmp_path),
+            "--no-progress", "--set", "n_intents=4", "--set", "train_batch_size=64"]
+    with caplog.at_level(logging.INFO):
+        assert command.cli(args, run_fn=runner) == 0
+    settings = {call["model"]: call["config_dict"] for call in runner.calls}
+    assert settings["DisenSeqRec"]["n_intents"] == 4 and "n_intents" not in settings["SASRec"]
+    assert settings["DisenSeqRec"]["train_batch_size"] == settings["SASRec"]["train_batch_size"] == 64
+    assert "--set n_intents: not a setting of SASRec, left out of its runs" in caplog.text

@@ -5,7 +5,7 @@ import pytest
 from recbole_disen import cli
 from recbole_disen.horizon import metric_names
 from recbole_disen.runner import run
-from conftest import tiny_sequences
+from conftest import model_in, settings_of, tiny_sequences
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ HORIZON_3 = {"horizon": 3, "valid_metric": "horizon_ndcg@10"}
 
 @pytest.mark.parametrize("model", ["DisenSeqRec", "SASRec", "GRU4Rec"])
 def test_horizon_3_end_to_end(model, tiny_settings):
-    result = run(model, "tiny", config_dict={**tiny_settings, **HORIZON_3})
+    result = run(model, "tiny", config_dict={**settings_of(model, tiny_settings), **HORIZON_3})
     short = sum(len(items) < 2 * 3 + 2 for items in tiny_sequences().values())
     assert result["horizon"] == 3 and result["horizon_dropped_users"] == short > 0
     users, user_ndcg = result["test_user_ids"], result["test_user_horizon_ndcg@10"]
@@ -55,7 +55,7 @@ def test_horizon_1_scores_equal_recboles_next_item_scores(tiny_settings):
      "horizon orders each user's items by time: set eval_args order to TO"),
 ])
 def test_bad_horizon_settings_are_one_line(words, message, tiny_settings, capsys):
-    args = [f"--{k}={v}" for k, v in tiny_settings.items()]
+    args = [f"--{k}={v}" for k, v in settings_of(model_in(words.split()), tiny_settings).items()]
     code = cli.main(["--dataset=tiny", *args, *words.split()])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err

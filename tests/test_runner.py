@@ -8,6 +8,7 @@ import torch
 
 from recbole_disen import cli
 from recbole_disen.runner import run
+from conftest import model_in, settings_of
 
 
 def args(settings):
@@ -86,6 +87,8 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
 @pytest.mark.parametrize("word, message", [
     ("--n_intens=4", "unknown setting 'n_intens' (did you mean 'n_intents'?)"),
     ("--n_intents=0", "'n_intents' must be an integer >= 1"),
+    ("--dropout_prob=0.9", "setting 'dropout_prob' is not one of DisenSeqRec's (other RecBole models have it"),
+    ("--model=SASRec --n_intents=4", "setting 'n_intents' is not one of SASRec's"),
     ("--lambda=0", "'lambda' must be a number in (0, 1]"),
     ("--lambda=1.5", "'lambda' must be a number in (0, 1]"),
     ("--s2s_weight=-1", "'s2s_weight' must be a number >= 0"),
@@ -107,7 +110,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("stray", "unrecognised argument 'stray'"),
 ])
 def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, capsys):
-    code = cli.main(["--dataset=tiny", *args(tiny_settings), *word.split()])
+    code = cli.main(["--dataset=tiny", *args(settings_of(model_in(word.split()), tiny_settings)), *word.split()])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
@@ -171,6 +174,6 @@ def test_a_run_logs_plain_numbers_and_no_recbole_warnings(tiny_settings, caplog,
 
 
 def test_a_general_model_runs_without_the_sequential_protocols(tiny_settings):
-    result = run("Pop", "tiny", config_dict={**tiny_settings, "epochs": 1})
+    result = run("Pop", "tiny", config_dict={**settings_of("Pop", tiny_settings), "epochs": 1})
     assert result["test_result"]["ndcg@10"] > 0
     assert result["test_result_unseen"] is None and result["test_beyond_recbole"] is None

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 from recbole_disen import files
 from recbole_disen.errors import UserError
 from recbole_disen.literal import literal
+
+log = logging.getLogger(__name__)
 
 PROG = "recbole-disen bench"
 PROPOSED = "DisenSeqRec"
@@ -88,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config_files", nargs="+", action="extend", default=[], metavar="PATH",
                         help="RecBole YAML config files applied to every run")
     parser.add_argument("--set", action="append", default=[], dest="overrides",
-                        metavar="[MODEL:]KEY=VALUE", help="config override for every run, or only "
-                        "for MODEL; VALUE is a Python literal or a plain string (repeatable)")
+                        metavar="[MODEL:]KEY=VALUE", help="config override for every run (left out of the runs of "
+                        "a model that does not have that setting), or only for MODEL; VALUE is a Python literal "
+                        "or a plain string (repeatable)")
     parser.add_argument("--horizon", type=int, default=0, metavar="N",
                         help="test every run on each user's next N items instead of the next one "
                         f"(settings horizon: N, valid_metric: {HORIZON_VALID_METRIC}); its runs are "
@@ -201,12 +205,21 @@ def plan_jobs(args: argparse.Namespace) -> list:
     names = split_list(args.datasets, "--datasets")
     datasets = [resolve_dataset(name, args.out / "data") for name in names]
     _check_unique_names(datasets)
-    from recbole_disen.config import model_defaults  # imports RecBole: only when runs are planned
+    from recbole_disen.config import known_keys, model_defaults  # imports RecBole: only when runs are planned
+
+    def shared_for(model):
+        """The shared --set settings that are the model's own or everyone's; another model's are left out."""
+        own = known_keys(model_class(model))
+        left_out = sorted(key for key in shared if key not in own and key in known_keys())
+        if left_out:
+            log.info("--set %s: not a setting of %s, left out of its runs", ", ".join(left_out), model)
+        return {key: value for key, value in shared.items() if key not in left_out}
 
     config_digests = [files.sha256_of(path) for path in config_files]
     data_digests = {dataset: data_digest(dataset) for dataset in datasets}
+    shared_by_model = {model: shared_for(model) for model in models}
     return [
-        make_job(args, dataset, model, seed, {**shared, **per_model.get(model, {})}, config_files,
+        make_job(args, dataset, model, seed, {**shared_by_model[model], **per_model.get(model, {})}, config_files,
                  inputs={"data_sha256": data_digests[dataset], "config_files_sha256": config_digests,
                          "model_defaults": model_defaults(model_class(model))})
         for dataset in datasets
