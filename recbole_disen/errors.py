@@ -1,6 +1,7 @@
 """The one exception type that reaches the user as a one-line message, and the one way to put another
 exception on one line."""
 
+import argparse
 import re
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes (RecBole colours its messages)
@@ -11,6 +12,14 @@ class UserError(Exception):
 
     The message must fit on one line and say what to do about it.
     """
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one UserError line (argparse prints usage and exits)."""
+
+    def error(self, message):
+        """Report a bad command line as a UserError that names the help to read."""
+        raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
 class ResumeRefused(UserError):

@@ -7,12 +7,11 @@ intention; ``--summary`` shows every test row's mean mass and top-k wins per int
 returned to the CLI, which writes it; ``--out`` also writes the picture.
 """
 
-import argparse
 from pathlib import Path
 
 from recbole_disen import intention_plot, intentions, item_names, recommend
 from recbole_disen.files import write_bytes
-from recbole_disen.errors import UserError
+from recbole_disen.errors import Parser, UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -46,7 +45,7 @@ def format_summary(summary, dataset_name):
 
 def parse_args(argv):
     """The intentions command's arguments."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="recbole-disen intentions",
         description="Show a DisenSeqRec checkpoint's intentions: one user's and/or a whole dataset's.",
     )

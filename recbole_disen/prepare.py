@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recbole_disen import files
-from recbole_disen.errors import UserError
+from recbole_disen.errors import Parser, UserError
 
 USER_LINES_HEADER = ("user_id:token", "item_id:token", "timestamp:float")
 AMAZON_CSV_HEADER = ("user_id:token", "item_id:token", "rating:float", "timestamp:float")
@@ -115,7 +115,7 @@ def cli(argv: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="recbole-disen prepare",
         description=(
             "Convert a raw interaction file into a RecBole atomic file OUT/NAME/NAME.inter. "

@@ -8,7 +8,6 @@ requested users are scored in one batch. For DisenSeqRec each item also gets the
 scored it highest.
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from recbole.data.interaction import Interaction
 from recbole.model.abstract_recommender import SequentialRecommender
 
 from recbole_disen import checkpoint, compat, config as disen_config, item_names, runner
-from recbole_disen.errors import UserError, one_line
+from recbole_disen.errors import Parser, UserError, one_line
 from recbole_disen.horizon import HORIZON_FIELD
 
 # Stored settings that RecBole's Config refuses to take back as input: with ``local_rank`` present it
@@ -180,7 +179,7 @@ def format_recommendations(recommendations, names=None):
 
 def parse_args(argv):
     """The recommend command's arguments."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="recbole-disen recommend", description="Top-k items for given users from a trained checkpoint."
     )
     parser.add_argument("checkpoint", help="a .pth checkpoint written by recbole-disen")

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from recbole_disen.errors import UserError
+from recbole_disen.cli import main
 from recbole_disen.prepare import cli, convert_amazon_csv, convert_user_lines, ensure_user_lines_dataset
 
 USER_LINES = "1 10 11 12\n\n2 11\n3 13 10\n"
@@ -193,11 +194,16 @@ def test_cli_lets_user_error_propagate(tmp_path):
         cli(["user-lines", str(tmp_path / "missing.txt")])
 
 
-def test_cli_rejects_unknown_format(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli(["parquet", "x"])
-    assert exit_info.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, message", [
+    (["prepare", "parquet", "x"], "argument format: invalid choice: 'parquet'"),
+    (["prepare"], "the following arguments are required: format, SRC"),
+    (["recommend", "--k", "abc"], "argument --k: invalid int value: 'abc'"),
+    (["intentions", "--dpi"], "argument --dpi: expected one argument"),
+])
+def test_a_bad_command_line_is_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "--help`)" in err and err.count("\n") == 1
 
 
 def test_ensure_user_lines_dataset_converts_once(tmp_path):

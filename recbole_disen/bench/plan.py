@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recbole_disen import files
-from recbole_disen.errors import UserError
+from recbole_disen.errors import Parser, UserError
 from recbole_disen.literal import literal
 
 log = logging.getLogger(__name__)
@@ -61,17 +61,9 @@ def model_class(label: str) -> str:
 # ---------------------------------------------------------------- arguments
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser that raises UserError instead of exiting."""
-
-    def error(self, message):
-        """Report a bad command line as a UserError."""
-        raise UserError(f"{message} (see `{PROG} --help`)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``recbole-disen bench``."""
-    parser = _Parser(prog=PROG, description="Train and compare DisenSeqRec with baselines "
+    parser = Parser(prog=PROG, description="Train and compare DisenSeqRec with baselines "
                      "over datasets and seeds; write run JSONs, BENCH.md and curves.png.")
     parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated model names "
                         f"(default: {DEFAULT_MODELS})")
