@@ -36,7 +36,8 @@ def _first_missing(folder):
 
 
 def _download(url, folder, name):
-    """Fetch and unpack RecBole's zip into ``folder``; returns None, or why it failed."""
+    """Fetch and unpack RecBole's zip into ``folder``, next to any file already there (never replaced);
+    returns None, or why it failed."""
     created = _first_missing(folder)
     os.makedirs(folder, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".download-", dir=folder)
@@ -50,7 +51,9 @@ def _download(url, folder, name):
         basename = os.path.splitext(os.path.basename(url))[0]
         rename_atomic_files(staging, basename, name)
         for file in os.listdir(staging):
-            os.replace(os.path.join(staging, file), os.path.join(folder, file))
+            target = os.path.join(folder, file)
+            if not os.path.exists(target):  # a file the user already has there (a .item, a .user) is kept
+                os.replace(os.path.join(staging, file), target)
         return None
     except (OSError, zipfile.BadZipFile) as error:
         shutil.rmtree(created or staging, ignore_errors=True)
