@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import torch
-from recbole.data.dataset import SequentialDataset
+from recbole.data.dataset import Dataset, SequentialDataset
 from recbole.utils import FeatureType
 
 # numpy 2 removed np.float_, np.complex_ and np.unicode_, so RecBole's Config.compatibility_settings
@@ -51,25 +51,42 @@ def quiet_recbole_warnings():
         yield
 
 
-class CompatSequentialDataset(SequentialDataset):
-    """RecBole's SequentialDataset with missing-value filling that works on pandas 3.
+def fill_nan(dataset):
+    """RecBole's ``Dataset._fill_nan``, made to work on pandas 3.
 
     RecBole fills NaN with ``feat[field].fillna(..., inplace=True)``: under pandas 3's copy-on-write
     that writes to a temporary copy and silently leaves the NaN in place.
     """
+    for feat_name in dataset.feat_name_list:
+        feat = getattr(dataset, feat_name)
+        for field in feat:
+            ftype = dataset.field2type[field]
+            if ftype == FeatureType.TOKEN:
+                feat[field] = feat[field].fillna(value=0)
+            elif ftype == FeatureType.FLOAT:
+                feat[field] = feat[field].fillna(value=feat[field].mean())
+            else:
+                dtype = np.int64 if ftype == FeatureType.TOKEN_SEQ else np.float64
+                feat[field] = feat[field].apply(
+                    lambda x: np.array([], dtype=dtype) if isinstance(x, float) else x
+                )
 
-    def _fill_nan(self):
-        for feat_name in self.feat_name_list:
-            feat = getattr(self, feat_name)
-            for field in feat:
-                ftype = self.field2type[field]
-                if ftype == FeatureType.TOKEN:
-                    feat[field] = feat[field].fillna(value=0)
-                elif ftype == FeatureType.FLOAT:
-                    feat[field] = feat[field].fillna(value=feat[field].mean())
-                else:
-                    dtype = np.int64 if ftype == FeatureType.TOKEN_SEQ else np.float64
-                    feat[field] = feat[field].apply(
-                        lambda x: np.array([], dtype=dtype) if isinstance(x, float) else x
-                    )
+
+class CompatSequentialDataset(SequentialDataset):
+    """RecBole's SequentialDataset with missing-value filling that works on pandas 3 (``fill_nan``)."""
+
+    _fill_nan = fill_nan
+
+
+@contextlib.contextmanager
+def pandas3_fill_nan():
+    """Every RecBole dataset class built in the block fills missing values with ``fill_nan``: for the
+    datasets the runner takes from RecBole's ``create_dataset`` (general, context, knowledge models),
+    whose class RecBole picks. RecBole's method is put back when the block ends."""
+    original = Dataset._fill_nan
+    Dataset._fill_nan = fill_nan
+    try:
+        yield
+    finally:
+        Dataset._fill_nan = original
 

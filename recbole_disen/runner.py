@@ -40,7 +40,7 @@ def build_config(model, dataset, config_files=None, config_dict=None, cmd_config
 
 
 def build_dataset(config):
-    """RecBole's dataset for the model; sequential models get the pandas-3-safe SequentialDataset."""
+    """RecBole's dataset for the model, filling missing values in a way that works on pandas 3."""
     with datacheck.readable_errors(config):
         datacheck.ensure_inter_file(config)
         if config["horizon"]:
@@ -50,7 +50,8 @@ def build_dataset(config):
         ):
             dataset = compat.CompatSequentialDataset(config)
         else:
-            dataset = create_dataset(config)
+            with compat.pandas3_fill_nan():
+                dataset = create_dataset(config)
         datacheck.drop_duplicates(config, dataset)
         if config["horizon"]:
             dataset.drop_short_users()
