@@ -1,9 +1,18 @@
 """Every workaround for RecBole 1.2.1 on today's numpy, pandas and torch, each with its reason.
 
-Nothing here runs at import time; the runner applies what it needs when it needs it.
+Nothing here runs at import time; the runner applies what it needs when it needs it. Four live where
+they must act, and are listed here with their reasons:
+- ``trainer.DisenTrainer.load_best`` and its ``evaluate``: RecBole's ``evaluate(load_best_model=True)``
+  calls ``torch.load`` on a pickle, which torch >= 2.6 refuses (``weights_only``) and which would run code
+  from a file; the trainer loads the best weights itself, field by field (``checkpoint.read``).
+- ``metrics.TailPercentage``: RecBole's scans a list for every recommended item (minutes at Amazon scale).
+- ``metrics.entropy``: RecBole's ShannonEntropy divides the entropy by the number of distinct items.
+- ``config.RECBOLE_CODE_KEYS``: settings RecBole reads in its code but declares in no yaml file, which
+  the check of unknown settings must know.
 """
 
 import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -40,6 +49,20 @@ RECBOLE_WARNINGS = (
     (FutureWarning, r"`torch\.cuda\.amp\.(GradScaler|autocast)"),
     (UserWarning, r"The given NumPy array is not writable"),
 )
+
+
+def neg_sample_args_as_input(stored):
+    """A stored run's ``train_neg_sample_args`` as RecBole takes it back: RecBole expands ``~`` into a
+    dict with distribution 'none', which it then refuses as input for CE models."""
+    if isinstance(stored, dict) and stored.get("distribution") in (None, "none", "None"):
+        return None
+    return stored
+
+
+def data_path_as_input(stored):
+    """A stored run's ``data_path`` as RecBole takes it back: RecBole stores it joined with the dataset
+    name, and joins them again when it reads it."""
+    return os.path.dirname(stored)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,6 @@ requested users are scored in one batch. For DisenSeqRec each item also gets the
 scored it highest.
 """
 
-import os
 import sys
 import tempfile
 
@@ -27,22 +26,14 @@ from recbole_disen.horizon import HORIZON_FIELD
 REFUSED_KEYS = {"local_rank"}
 
 
-def _train_neg_sample_args(stored):
-    """RecBole expands ``~`` into a dict with distribution 'none', which it then refuses for CE models."""
-    if isinstance(stored, dict) and stored.get("distribution") in (None, "none", "None"):
-        return None
-    return stored
-
-
 def restore_settings(stored, data_path=None, device="cpu"):
     """config_dict that rebuilds the stored run's data and architecture from its final settings."""
     known = disen_config.known_keys(stored.get("model"))
     settings = {key: value for key, value in stored.items() if key in known and key not in REFUSED_KEYS}
     settings.pop("model", None)
     settings.pop("dataset", None)
-    settings["train_neg_sample_args"] = _train_neg_sample_args(stored.get("train_neg_sample_args"))
-    # RecBole stores data_path joined with the dataset name and joins them again when it reads it.
-    settings["data_path"] = str(data_path) if data_path is not None else os.path.dirname(stored["data_path"])
+    settings["train_neg_sample_args"] = compat.neg_sample_args_as_input(stored.get("train_neg_sample_args"))
+    settings["data_path"] = str(data_path) if data_path is not None else compat.data_path_as_input(stored["data_path"])
     target = torch.device(device)
     settings["gpu_id"] = "" if target.type == "cpu" else str(target.index or 0)
     # A checkpoint from elsewhere must not point RecBole at a pickle it would load (and so run code from).
