@@ -61,6 +61,7 @@ class DisenTrainer(Trainer):
         self._started = None
         self._generator_state = None
         self._validates = False
+        self._last_valid_result = None  # the last validation's result (see _best_result)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self, epoch, role):
@@ -72,7 +73,7 @@ class DisenTrainer(Trainer):
             "epoch": epoch,
             "cur_step": self.cur_step,
             "best_valid_score": float(self.best_valid_score),
-            "best_valid_result": checkpoint.plain(dict(self.best_valid_result or {})),
+            "best_valid_result": checkpoint.plain(dict(self._best_result(role) or {})),
             "best_epoch": self.best_epoch,
             "history": self.history,
             "state_dict": self.model.state_dict(),
@@ -83,6 +84,13 @@ class DisenTrainer(Trainer):
                 "loader": self._generator_state,
             },
         }
+
+    def _best_result(self, role):
+        """The validation result a checkpoint of ``role`` stores. RecBole's fit sets best_valid_result
+        only after it saved the best checkpoint (fit 501-503), so the best one takes this epoch's own."""
+        if role == checkpoint.BEST and self._last_valid_result is not None:
+            return self._last_valid_result
+        return self.best_valid_result
 
     def _save_checkpoint(self, epoch, verbose=True, **kwargs):
         if not self.config["single_spec"] and self.config["local_rank"] != 0:
@@ -182,6 +190,7 @@ class DisenTrainer(Trainer):
             seen=self.valid_seen, exclude_seen=self.valid_seen is not None,
         )
         valid_score = calculate_valid_score(valid_result, self.valid_metric)
+        self._last_valid_result = valid_result
         if self.history:
             self.history[-1].update(valid_seconds=time.time() - start, valid_score=float(valid_score))
         return valid_score, valid_result

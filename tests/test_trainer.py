@@ -52,3 +52,15 @@ def test_every_epoch_ends_once_whichever_hook_ends_it(tiny_settings):
     best = 3 if history[3]["valid_score"] > history[1]["valid_score"] else 1  # early stopping keeps the first best
     assert result["best_epoch"] == best
     assert result["best_valid_result"][result["valid_metric"]] == pytest.approx(history[best]["valid_score"])
+
+
+def test_the_best_checkpoint_stores_its_own_epochs_validation_result(tiny_settings):
+    from recbole_disen import checkpoint
+
+    result = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 4, "learning_rate": 0.01})
+    scores = [entry["valid_score"] for entry in result["history"]]
+    assert len(set(scores)) > 1 and result["best_epoch"] > 0  # more than one best was saved along the way
+    state = checkpoint.read(result["checkpoint"])
+    assert state["epoch"] == result["best_epoch"]
+    assert state["best_valid_result"][result["valid_metric"]] == pytest.approx(scores[result["best_epoch"]])
+    assert state["best_valid_result"][result["valid_metric"]] == pytest.approx(state["best_valid_score"])
