@@ -64,3 +64,12 @@ def test_the_best_checkpoint_stores_its_own_epochs_validation_result(tiny_settin
     assert state["epoch"] == result["best_epoch"]
     assert state["best_valid_result"][result["valid_metric"]] == pytest.approx(scores[result["best_epoch"]])
     assert state["best_valid_result"][result["valid_metric"]] == pytest.approx(state["best_valid_score"])
+
+
+def test_no_per_user_ndcg_at_10_is_recorded_when_the_lists_are_shorter(tiny_settings):
+    short = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1, "topk": [5], "valid_metric": "NDCG@5"})
+    assert short["test_user_ndcg@10"] == []  # not NDCG@5 under the name of NDCG@10
+    full = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1, "topk": [5, 10]})
+    ndcg = full["test_user_ndcg@10"]
+    assert len(ndcg) == len(full["test_user_ids"]) > 0
+    assert sum(ndcg) / len(ndcg) == pytest.approx(full["test_result"]["ndcg@10"], abs=1e-4)
