@@ -22,9 +22,9 @@ import os
 import platform
 import resource
 import threading
+import sys
 import time
 
-import psutil
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,19 +33,27 @@ GIB = 2**30
 SHARE_LIMIT = 0.10  # DisenSeqRec's additions, at most this share of RecBole's peak
 
 
+def say(text):
+    """One line of the report on stdout, at once (the run is long)."""
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
 class PeakRSS:
     """This process's resident memory, sampled by a daemon thread: the peak since the last ``lap``."""
 
     def __init__(self, interval=0.02):
-        self._process = psutil.Process()
         self._interval = interval
         self._peak = self.now()
         self._lock = threading.Lock()
         threading.Thread(target=self._sample, daemon=True).start()
 
-    def now(self):
-        """Current RSS in bytes."""
-        return self._process.memory_info().rss
+    @staticmethod
+    def now():
+        """Current RSS in bytes (Linux: VmRSS of /proc/self/status, in KiB)."""
+        with open("/proc/self/status", encoding="ascii") as status:
+            line = next(line for line in status if line.startswith("VmRSS:"))
+        return int(line.split()[1]) * 1024
 
     def _sample(self):
         while True:
@@ -88,8 +96,8 @@ class Stages:
                  "rss_after": self.memory.now()}
         self.results[name] = stage
         self._started = now
-        print(f"{name}: {stage['seconds']:.1f} s, peak RSS {stage['peak_rss'] / GIB:.2f} GiB, "
-              f"ru_maxrss {stage['max_rss'] / GIB:.2f} GiB", flush=True)
+        say(f"{name}: {stage['seconds']:.1f} s, peak RSS {stage['peak_rss'] / GIB:.2f} GiB, "
+              f"ru_maxrss {stage['max_rss'] / GIB:.2f} GiB")
 
     def ends(self, name):
         """Wrap a callable so that its return ends stage ``name`` (a stage inside the running one)."""
@@ -152,7 +160,7 @@ def measure(args):
         "disen_bytes": additions, "disen_total_bytes": sum(additions.values()),
         "disen_share_of_recbole_peak": sum(additions.values()) / recbole_peak,
         "disen_index_stage_rss_growth": results["c_disen_index"]["peak_rss"] - results["b2_split_loaders"]["rss_after"],
-        "field_bytes": fields, "versions": versions, "machine": {**machine, "ram_bytes": psutil.virtual_memory().total},
+        "field_bytes": fields, "versions": versions, "machine": {**machine, "ram_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")},
     }
 
 
@@ -166,14 +174,14 @@ def report(result):
     """Print the summary lines of one measurement."""
     f, gib = result["filtered"], result["recbole_peak_rss"] / GIB
     share = result["disen_share_of_recbole_peak"]
-    print(f"{result['name']}: {result['generated_interactions']} generated -> {f['interactions']} after filtering "
+    say(f"{result['name']}: {result['generated_interactions']} generated -> {f['interactions']} after filtering "
           f"({f['interactions'] / result['generated_interactions']:.1%}), {f['users']} users, {f['items']} items, "
           f"{result['training_rows']} training rows, histories {result['history_fill']:.0%} filled")
-    print(f"RecBole peak RSS {gib:.2f} GiB; DisenSeqRec adds {result['disen_total_bytes']} bytes "
+    say(f"RecBole peak RSS {gib:.2f} GiB; DisenSeqRec adds {result['disen_total_bytes']} bytes "
           f"({result['disen_total_bytes'] / result['training_rows']:.1f} per training row) = {share:.2%} of it: "
           f"{'within' if share <= SHARE_LIMIT else 'OVER'} the {SHARE_LIMIT:.0%} limit")
     for split, sizes in result["field_bytes"].items():
-        print(f"  {split}: " + ", ".join(f"{name} {size / GIB:.3f} GiB" for name, size in sizes.items()))
+        say(f"  {split}: " + ", ".join(f"{name} {size / GIB:.3f} GiB" for name, size in sizes.items()))
 
 
 def main(argv=None):
@@ -184,7 +192,7 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting (repeatable)")
     parser.add_argument("--json", help="append the results as one JSON line to this file")
     args = parser.parse_args(argv)
-    print(f"{args.name}: python {platform.python_version()}, {os.cpu_count()} CPUs", flush=True)
+    say(f"{args.name}: python {platform.python_version()}, {os.cpu_count()} CPUs")
     result = measure(args)
     report(result)
     if args.json:

@@ -24,6 +24,7 @@ writes ``/tmp/scale/synth-1m/synth-1m.inter`` (temporary file, then ``os.replace
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -45,6 +46,12 @@ CHUNK_ROWS = 1_000_000
 BASE36 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 USER_SCRAMBLE = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplication mod 2**64 is a bijection
 ITEM_SCRAMBLE = 7_654_321_023  # coprime to 10: multiplication mod 10**10 is a bijection
+
+
+def say(text):
+    """One line of the report on stdout, at once (the run is long)."""
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
 
 
 def user_lengths(n_interactions, rng):
@@ -147,8 +154,8 @@ def main(argv=None):
     frame = generate(args.interactions, args.seed)
     generated = time.perf_counter()
     path = write_inter(frame, args.out, args.name)
-    print(describe(frame))
-    print(f"generated in {generated - started:.1f} s, wrote {path} in {time.perf_counter() - generated:.1f} s")
+    say(describe(frame))
+    say(f"generated in {generated - started:.1f} s, wrote {path} in {time.perf_counter() - generated:.1f} s")
 
 
 if __name__ == "__main__":
