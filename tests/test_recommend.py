@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import torch
+from recbole.data.interaction import Interaction
 
 from conftest import TINY, tiny_sequences, write_inter
 from recbole_disen import checkpoint, cli, recommend
@@ -132,6 +133,25 @@ def test_recommend_gives_k_distinct_known_items_with_intentions(loaded):
         assert len(set(names)) == 5 and set(names) <= known_items
         assert scores == sorted(scores, reverse=True) and all(math.isfinite(s) for s in scores)
         assert all(0 <= intention < config["n_intents"] for _, _, intention in items)
+
+
+def test_recommendations_are_the_models_top_k_from_the_whole_history(loaded):
+    config, dataset, model, test_data = loaded
+    history = tiny_sequences()["u3"][-config["MAX_ITEM_LIST_LENGTH"]:]  # test input and test target, by hand
+    ids = torch.tensor([dataset.token2id(dataset.iid_field, history)])  # [1, L]
+    interaction = Interaction({model.USER_ID: torch.tensor([dataset.token2id(dataset.uid_field, "u3")]),
+                               model.ITEM_SEQ: ids, model.ITEM_SEQ_LEN: torch.tensor([ids.shape[1]])})
+    with torch.no_grad():
+        scores = model.full_sort_predict(interaction)[0]  # [n_items]
+        phi, _, _ = model.forward(ids, torch.tensor([ids.shape[1]]))  # [1, K, H]
+    scores[0] = -torch.inf
+    expected = torch.topk(scores, 5)
+    [(_, items)] = recommend.recommend(model, dataset, test_data, ["u3"], k=5)
+    assert [item for item, _, _ in items] == list(dataset.id2token(dataset.iid_field, expected.indices.numpy()))
+    assert [score for _, score, _ in items] == pytest.approx(expected.values.tolist(), abs=1e-5)
+    with torch.no_grad():  # the intention named is the one whose <phi_k, e_item> is the largest
+        per_intention = phi[0] @ model.item_embedding(expected.indices).T  # [K, 5]
+    assert [intention for _, _, intention in items] == per_intention.argmax(0).tolist()
 
 
 def test_one_user_and_one_item_is_still_a_list(loaded):

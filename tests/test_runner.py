@@ -1,5 +1,6 @@
 """End-to-end runs through the command line, safe checkpoints, resume, and bad settings."""
 
+import ast
 import math
 import random
 
@@ -25,7 +26,7 @@ def test_end_to_end_through_the_cli(model, tiny_settings, capsys):
     assert cli.main([f"--model={model}", "--dataset=tiny", *args(tiny_settings)]) == 0
     out = capsys.readouterr().out
     test_line = next(line for line in out.splitlines() if line.startswith("test: "))
-    metrics = eval(test_line[len("test: "):])  # the printed dict of plain floats
+    metrics = ast.literal_eval(test_line[len("test: "):])  # the printed dict of plain floats
     assert set(metrics) >= {"recall@10", "ndcg@10", "mrr@10"}
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in metrics.values())
     assert not torch.is_anomaly_enabled()
