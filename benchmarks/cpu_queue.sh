@@ -15,11 +15,11 @@ THREADS=${THREADS:-1}
 [ -f "$LIST" ] || { echo "LIST $LIST is not a file: write the pieces into it first" >&2; exit 2; }
 LIST=$(realpath "$LIST")  # before the cd below
 cd "$(dirname "$0")/.."
+python3 -c "import recbole_disen.bench, matplotlib" 2>/dev/null \
+  || { echo "python3 here lacks recbole_disen or matplotlib: activate the environment the README installs, then start the queue again" >&2; exit 2; }
 STATE=${STATE:-/work/cpu_table}
 mkdir -p "$STATE"
 [ -e cpu_table ] || ln -s "$STATE" cpu_table
-python3 -c "import recbole_disen.bench, matplotlib" 2>/dev/null \
-  || { echo "python3 here lacks recbole_disen or matplotlib: activate the environment the README installs, then start the queue again" >&2; exit 2; }
 while [ -n "${PID_WAIT:-}" ] && kill -0 "$PID_WAIT" 2>/dev/null; do sleep 20; done
 while :; do
   piece=$(head -n1 "$LIST" 2>/dev/null)
