@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs cpu_table.sh pieces one after the other, from a list that may be edited while it runs: each
 # line of LIST is a PIECE (see cpu_table.sh), taken from the top and removed when it starts; a
-# piece that fails stops the queue, and its log ($STATE/PIECE.log) is appended to, never replaced. THREADS
-# threads per run; with PID_WAIT, it starts once that process has ended. Two queues with THREADS=1 run
+# piece that fails stops the queue and goes back to the top of LIST. A piece's log ($STATE/PIECE.log)
+# is appended to, never replaced. THREADS threads per run (default 1); with PID_WAIT, it starts once
+# that process has ended. Two queues with THREADS=1 run
 # two pieces at a time; one with THREADS=2 runs one (BENCHMARKS.md section 5 compares the two).
 # STATE (default /work/cpu_table) holds the bench folder outside the work tree, which a new session
 # lays anew; cpu_table/ in the repository links to it, so an interrupted run continues next time.
@@ -15,8 +16,8 @@ THREADS=${THREADS:-1}
 [ -f "$LIST" ] || { echo "LIST $LIST is not a file: write the pieces into it first" >&2; exit 2; }
 LIST=$(realpath "$LIST")  # before the cd below
 cd "$(dirname "$0")/.."
-python3 -c "import recbole_disen.bench, matplotlib" 2>/dev/null \
-  || { echo "python3 here lacks recbole_disen or matplotlib: activate the environment the README installs, then start the queue again" >&2; exit 2; }
+python3 -c "import recbole_disen.config, torch, matplotlib" 2>/dev/null \
+  || { echo "python3 here lacks recbole, torch or matplotlib: activate the environment the README installs, then start the queue again" >&2; exit 2; }
 STATE=${STATE:-/work/cpu_table}
 mkdir -p "$STATE"
 [ -e cpu_table ] || ln -s "$STATE" cpu_table
@@ -30,5 +31,9 @@ while :; do
   rc=$?
   echo "$(date -u +%H:%M:%S) end $piece rc=$rc" >> "$STATE/queue.log"
   # a failed piece stops the queue, so that one broken set-up does not use up the whole list
-  [ "$rc" -eq 0 ] || { echo "$(date -u +%H:%M:%S) queue $LIST stopped: $piece failed" >> "$STATE/queue.log"; exit "$rc"; }
+  if [ "$rc" -ne 0 ]; then  # back at the top of the list, for the next start of the queue
+    if [ -s "$LIST" ]; then sed -i "1i $piece" "$LIST"; else echo "$piece" > "$LIST"; fi
+    echo "$(date -u +%H:%M:%S) queue $LIST stopped: $piece failed, put back at the top" >> "$STATE/queue.log"
+    exit "$rc"
+  fi
 done

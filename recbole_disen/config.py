@@ -20,10 +20,11 @@ import re
 from importlib import resources
 
 import recbole
+import recbole.trainer
 import yaml
 from recbole.config import Config
 from recbole.evaluator import metric_types
-from recbole.utils import EvaluatorType
+from recbole.utils import EvaluatorType, InputType, ModelType
 from recbole.utils import get_model as recbole_get_model
 
 from recbole_disen import compat, horizon
@@ -109,6 +110,38 @@ def known_keys(model=None):
     )
 
 
+def _check_trainable(model):
+    """The runner trains with RecBole's standard Trainer and no negative sampling: refuse, at the start,
+    the models that need another trainer or sampled negative pairs (they fail later, with a traceback)."""
+    model_class = get_model(model)
+    if hasattr(recbole.trainer, f"{model}Trainer") or getattr(model_class, "type", None) == ModelType.KNOWLEDGE:
+        raise UserError(f"{model} needs its own RecBole trainer, which this runner does not use; "
+                        "run it with RecBole's run_recbole, or choose a model trained with CE (SASRec, BERT4Rec, ...)")
+    if getattr(model_class, "input_type", None) == InputType.PAIRWISE:
+        raise UserError(f"{model} trains on sampled negative pairs, which this runner does not draw; "
+                        "run it with RecBole's run_recbole, or choose a model trained with CE (SASRec, BERT4Rec, ...)")
+
+
+def foreign_keys(model, keys):
+    """The known ``keys`` that ``model`` certainly does not read, sorted. RecBole's own models read
+    settings their yaml files do not declare, so only two kinds are certain: for a plugin model, a
+    setting of other models; for a RecBole model, a setting only this package's models have."""
+    if model in PLUGIN_MODELS:
+        return sorted(key for key in keys if key in known_keys() and key not in known_keys(model))
+    return sorted(key for key in keys if key in plugin_model_keys())
+
+
+@functools.cache
+def plugin_model_keys():
+    """The settings only this package's models have (in no RecBole yaml and not in its overall.yaml)."""
+    recbole_props = os.path.join(os.path.dirname(recbole.__file__), "properties")
+    return frozenset(
+        _yaml_keys(os.path.join(properties_dir(), "model", "*.yaml"))
+        - _yaml_keys(os.path.join(recbole_props, "**", "*.yaml"))
+        - _yaml_keys(os.path.join(properties_dir(), "overall.yaml"))
+    )
+
+
 @functools.cache
 def model_keys(model):
     """The settings of a model's own yaml file (this package's or RecBole's): its architecture."""
@@ -126,6 +159,17 @@ def model_defaults(model):
         return {}
     with open(path, encoding="utf-8") as f:
         return yaml.load(f, Loader=yaml_loader()) or {}
+
+
+def package_defaults(model, dataset):
+    """The values this package's yaml files give a run of ``model`` on ``dataset``: its overall.yaml,
+    then its dataset and model files (RecBole's own defaults come with its version)."""
+    values = {}
+    for path in (os.path.join(properties_dir(), "overall.yaml"), os.path.join(properties_dir(), "dataset", f"{dataset}.yaml")):
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                values.update(yaml.load(f, Loader=yaml_loader()) or {})
+    return {**values, **model_defaults(model)}
 
 
 @functools.cache
@@ -319,11 +363,13 @@ class DisenConfig(Config):
     def _validate(self, model):
         """Unknown names, wrong types and out-of-range values, before RecBole acts on any of them."""
         user = self.external_config_dict
-        known = known_keys(model)
+        known = known_keys()
+        # Settings named for this run (a config file may serve several models) that the model cannot read.
+        for key in foreign_keys(model, {**self.variable_config_dict, **self.cmd_config_dict}):
+            owner = "other RecBole models have it" if model in PLUGIN_MODELS else f"{', '.join(PLUGIN_MODELS)} has it"
+            raise UserError(f"setting '{key}' is not one of {model}'s ({owner}, {model} would ignore it); "
+                            "remove it (in the bench: --set MODEL:KEY=VALUE sets it for one model)")
         for key in user:
-            if key in known_keys() and key not in known:  # a setting of other models: it would do nothing here
-                raise UserError(f"setting '{key}' is not one of {model}'s (other RecBole models have it, {model} "
-                                "would ignore it); remove it (in the bench: --set MODEL:KEY=VALUE sets it for one model)")
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
                 did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -352,6 +398,7 @@ class DisenConfig(Config):
                 "all items and no negative sampling (README, 'Baselines, on identical terms'); use loss_type CE, "
                 "or a model that supports it"
             )
+        _check_trainable(model)
         if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
             raise UserError(
                 "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~"

@@ -16,11 +16,16 @@ USER_NDCG_K = 10  # the per-user NDCG kept for paired tests
 
 def horizon_ranks(scores, horizon):
     """scores [B, I], horizon [B, N] item ids -> rank [B, N] of each horizon item (1 = top)."""
-    # a stable sort keeps equal scores in item-id order: the lower id ranks first
-    order = torch.sort(scores, dim=1, descending=True, stable=True).indices  # [B, I]
-    places = torch.arange(1, scores.shape[1] + 1, device=scores.device).expand_as(order)  # [B, I]
-    rank_of_item = torch.empty_like(order).scatter_(1, order, places)  # [B, I]
-    return rank_of_item.gather(1, horizon)  # [B, N]
+    target = scores.gather(1, horizon)  # [B, N]
+    item_ids = torch.arange(scores.shape[1], device=scores.device)  # [I]
+    ranks = []
+    # N comparison passes over [B, I] (N is the horizon, a few items): cheaper in time and memory than
+    # sorting all I scores of every row, or one [B, N, I] comparison, for such N
+    for i in range(horizon.shape[1]):
+        s, item = target[:, i : i + 1], horizon[:, i : i + 1]  # [B, 1]
+        ahead = (scores > s) | ((scores == s) & (item_ids < item))  # [B, I]: equal scores, lower id first
+        ranks.append(ahead.sum(1) + 1)
+    return torch.stack(ranks, 1)  # [B, N]
 
 
 def first_occurrences(horizon):

@@ -74,7 +74,7 @@ def convert_amazon_csv(src, out_dir, name=None, overwrite=False) -> Path:
     return _convert(_amazon_csv_rows, AMAZON_CSV_HEADER, src, out_dir, name, overwrite)[0]
 
 
-def ensure_user_lines_dataset(src, cache_dir) -> tuple[Path, str]:
+def ensure_user_lines_dataset(src, cache_dir, sha256=None) -> tuple[Path, str]:
     """Make sure ``cache_dir/<stem>/<stem>.inter`` is converted from the user-lines file ``src``.
 
     The conversion records which source it came from (its real path and a SHA-256 of its contents, in
@@ -87,8 +87,9 @@ def ensure_user_lines_dataset(src, cache_dir) -> tuple[Path, str]:
     name = src.stem
     target = cache_dir / name / f"{name}.inter"
     record = target.with_name(f"{name}.source.json")
-    source = {"path": os.path.realpath(src), "sha256": files.sha256_of(src)}
+    source = {"path": os.path.realpath(src), "sha256": sha256 or files.sha256_of(src)}
     if not target.exists() or _read_record(record) != source:
+        record.unlink(missing_ok=True)  # an interrupted conversion must not leave the old record beside new data
         convert_user_lines(src, cache_dir, name, overwrite=True)
         files.write_json(record, source)
     return cache_dir, name

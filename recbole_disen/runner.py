@@ -83,9 +83,7 @@ def build(config, logger=None):
         logger.info(dataset)
     try:
         train_data, valid_data, test_data = data_preparation(config, dataset)
-    except UserError:
-        raise
-    except CONFIG_ERRORS as error:  # RecBole's own checks of eval_args, as a traceback otherwise
+    except ValueError as error:  # RecBole's own checks of eval_args (order, split), as a traceback otherwise
         raise UserError(f"cannot split {config['dataset']} with eval_args {config['eval_args']}: "
                         f"{one_line(error)}; fix eval_args") from None
     if issubclass(get_model(config["model"]), DisenSeqRec):  # its seq2seq loss finds each training row's future by a tag

@@ -1,4 +1,4 @@
-"""Tests of the benchmark module with a fake runner (no training, no RecBole)."""
+"""Tests of the benchmark module with a fake runner (no training; planning reads RecBole's setting names)."""
 
 import json
 import logging
@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from recbole_disen.bench import command, compare, execute, plan, report, summary, worker
+from recbole_disen import files
 from recbole_disen.errors import UserError, one_line
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -112,10 +113,12 @@ def test_cli_writes_run_jsons_and_report(tmp_path, capsys):
         "model": "SASRec", "dataset": "toy", "seed": 2021, "config_files": [], "budget": 30.0,
         "config_dict": {"hidden_size": 64, "seed": 2021, "metrics": ["Recall", "NDCG", "MRR"],
                         "topk": [5, 10, 20], "valid_metric": "NDCG@10"},
-        "inputs": {"data_sha256": None, "config_files_sha256": [], "model_defaults": {}},
+        "inputs": {"data_sha256": None, "config_files_sha256": [], "defaults": run["spec"]["inputs"]["defaults"]},
     }
+    # the package's overall.yaml for every model, its DisenSeqRec.yaml for DisenSeqRec only
+    assert run["spec"]["inputs"]["defaults"]["padding_free"] is True and "n_intents" not in run["spec"]["inputs"]["defaults"]
     disen = json.loads((out / "runs" / "toy__DisenSeqRec__seed2020.json").read_text())
-    assert disen["spec"]["inputs"]["model_defaults"]["n_intents"] == 2  # the package's shipped default
+    assert disen["spec"]["inputs"]["defaults"]["n_intents"] == 2 and disen["spec"]["inputs"]["defaults"]["padding_free"] is True
     call = runner.calls[0]
     assert call["time_budget"] == 30.0 and call["show_progress"] is False
     assert call["config_dict"]["checkpoint_dir"].endswith("toy__DisenSeqRec__seed2020")
@@ -268,7 +271,7 @@ def test_folder_and_txt_datasets(tmp_path, monkeypatch):
     lines.write_text("1 2 3\n")
     converted = []
     monkeypatch.setattr("recbole_disen.prepare.ensure_user_lines_dataset",
-                        lambda src, cache_dir: converted.append((Path(src), Path(cache_dir))))
+                        lambda src, cache_dir, sha256: converted.append((Path(src), Path(cache_dir), sha256)))
     runner = FakeRunner()
     NDCG10.update({("DisenSeqRec", 7): 0.2})
     args = ["--datasets", f"{folder},{lines}", "--models", "DisenSeqRec", "--seeds", "7",
@@ -277,7 +280,7 @@ def test_folder_and_txt_datasets(tmp_path, monkeypatch):
         assert command.cli(args, run_fn=runner) == 0
     finally:
         del NDCG10[("DisenSeqRec", 7)]
-    assert converted == [(lines, tmp_path / "res" / "data")]
+    assert converted == [(lines, tmp_path / "res" / "data", files.sha256_of(lines))]  # hashed once, when planned
     assert [(call["dataset"], call["config_dict"]["data_path"]) for call in runner.calls] == [
         ("shop", str(tmp_path)), ("Beauty", str(tmp_path / "res" / "data"))]
 
@@ -485,3 +488,26 @@ def test_a_shared_setting_is_left_out_of_the_runs_of_a_model_without_it(tmp_path
     assert settings["DisenSeqRec"]["n_intents"] == 4 and "n_intents" not in settings["SASRec"]
     assert settings["DisenSeqRec"]["train_batch_size"] == settings["SASRec"]["train_batch_size"] == 64
     assert "--set n_intents: not a setting of SASRec, left out of its runs" in caplog.text
+
+
+def test_a_stored_spec_is_the_same_run_when_only_settings_were_added_since():
+    spec = {"model": "DisenSeqRec", "seed": 1, "inputs": {"data_sha256": "ab", "defaults": {"n_intents": 2, "causal": True}}}
+    older = {**spec, "inputs": {"data_sha256": "ab", "defaults": {"n_intents": 2}}}  # before causal existed
+    assert plan.same_spec(spec, spec) and plan.same_spec(older, spec)
+    changed = {**spec, "inputs": {"data_sha256": "ab", "defaults": {"n_intents": 4}}}  # the default moved
+    assert not plan.same_spec(changed, spec)
+    gone = {**spec, "inputs": {"data_sha256": "ab", "defaults": {"n_intents": 2, "causal": True, "old": 1}}}
+    assert not plan.same_spec(gone, spec)
+    assert not plan.same_spec({**spec, "inputs": {**spec["inputs"], "data_sha256": "cd"}}, spec)
+    assert not plan.same_spec({**spec, "seed": 2}, spec)
+    assert not plan.same_spec({key: value for key, value in spec.items() if key != "inputs"}, spec)
+    assert not plan.same_spec(None, spec)
+
+
+def test_a_set_that_no_model_has_is_refused_at_planning(tmp_path):
+    base = ["--datasets", "toy", "--seeds", "2020", "--out", str(tmp_path), "--no-progress"]
+    with pytest.raises(UserError, match="--set dropout_prob is a setting of none of --models DisenSeqRec: remove it"):
+        plan.plan_jobs(plan.build_parser().parse_args([*base, "--models", "DisenSeqRec", "--set", "dropout_prob=0.3"]))
+    with pytest.raises(UserError, match="--set SASRec:n_intents: n_intents is not a setting of SASRec"):
+        plan.plan_jobs(plan.build_parser().parse_args(
+            [*base, "--models", "DisenSeqRec,SASRec", "--set", "SASRec:n_intents=4"]))

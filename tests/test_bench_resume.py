@@ -170,7 +170,7 @@ def test_the_newest_last_checkpoint_is_the_one_to_continue(tmp_path):
 
 
 def test_a_run_stopped_before_its_first_epoch_ended_sets_nothing_aside(tmp_path):
-    spec = {"model": "SASRec", "seed": 2020}
+    spec = {"model": "SASRec", "seed": 2020, "inputs": {"data_sha256": "ab", "defaults": {}}}
     folder.start_afresh(tmp_path, spec)
     folder.start_afresh(tmp_path, spec)  # spec.json alone, the same spec: nothing to set aside
     assert sorted(path.name for path in tmp_path.iterdir()) == ["spec.json"]

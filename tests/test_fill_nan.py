@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from recbole.data.dataset import Dataset
 
 from recbole_disen.config import DisenConfig
 from recbole_disen.runner import build_dataset
@@ -17,7 +18,9 @@ def test_a_missing_float_becomes_its_column_mean(model, tmp_path):
     (tmp_path / "fill" / "fill.inter").write_text(INTER)
     config = DisenConfig(model=model, dataset="fill", config_dict={
         "data_path": str(tmp_path), "gpu_id": "", "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"]}})
+    recbole_fill = Dataset._fill_nan
     ratings = build_dataset(config).inter_feat["rating"].to_numpy()
+    assert Dataset._fill_nan is recbole_fill  # RecBole's method is put back
     # 19 ratings 2t (t = 1..5 for four users, u1's t = 2 missing): mean (4 * 30 - 4) / 19
     assert not np.isnan(ratings).any()
     assert sorted(ratings)[:4] == pytest.approx([2.0] * 4)

@@ -30,5 +30,5 @@ def test_python_without_the_package_leaves_the_list_untouched(tmp_path):
     (fake / "python3").chmod(0o755)
     done = subprocess.run(["bash", str(QUEUE)], env={"PATH": f"{fake}:/usr/bin:/bin", "LIST": str(pieces),
                           "STATE": str(tmp_path / "state")}, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert done.returncode == 2 and "lacks recbole_disen" in done.stderr
+    assert done.returncode == 2 and "lacks recbole, torch or matplotlib" in done.stderr
     assert pieces.read_text() == "beauty-2020\nbeauty-2021\n"

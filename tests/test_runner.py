@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from recbole_disen import cli
+from recbole_disen.errors import UserError
 from recbole_disen.runner import run
 from conftest import model_in, settings_of
 
@@ -89,7 +90,7 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--n_intens=4", "unknown setting 'n_intens' (did you mean 'n_intents'?)"),
     ("--n_intents=0", "'n_intents' must be an integer >= 1"),
     ("--dropout_prob=0.9", "setting 'dropout_prob' is not one of DisenSeqRec's (other RecBole models have it"),
-    ("--model=SASRec --n_intents=4", "setting 'n_intents' is not one of SASRec's"),
+    ("--model=SASRec --n_intents=4", "setting 'n_intents' is not one of SASRec's (DisenSeqRec has it"),
     ("--lambda=0", "'lambda' must be a number in (0, 1]"),
     ("--lambda=1.5", "'lambda' must be a number in (0, 1]"),
     ("--s2s_weight=-1", "'s2s_weight' must be a number >= 0"),
@@ -105,6 +106,9 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--train_neg_sample_args={'distribution':'uniform','sample_num':1}", "takes no negative sampling"),
     ("--model=SASRec --loss_type=BPR", "loss_type 'BPR' is not supported: this runner trains every model with CE"),
     ("--model=FPMC", "loss_type 'BPR' is not supported"),  # its own default, not the user's
+    ("--model=BPR", "BPR trains on sampled negative pairs, which this runner does not draw"),
+    ("--model=S3Rec", "S3Rec needs its own RecBole trainer, which this runner does not use"),
+    ("--model=KGAT", "KGAT needs its own RecBole trainer"),
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
     ("--model=SASRek", "unknown model 'SASRek' (did you mean a model file 'sasrec'?)"),
     ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean a model file 'disenseqrec'?)"),
@@ -178,3 +182,15 @@ def test_a_general_model_runs_without_the_sequential_protocols(tiny_settings):
     result = run("Pop", "tiny", config_dict={**settings_of("Pop", tiny_settings), "epochs": 1})
     assert result["test_result"]["ndcg@10"] > 0
     assert result["test_result_unseen"] is None and result["test_beyond_recbole"] is None
+
+
+def test_a_config_file_may_hold_settings_of_several_models(tiny_settings, tmp_path):
+    from recbole_disen.config import DisenConfig
+
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("n_intents: 4\nhidden_size: 16\n")  # DisenSeqRec's and everyone's
+    config = DisenConfig(model="SASRec", dataset="tiny", config_file_list=[str(shared)],
+                         config_dict=settings_of("SASRec", tiny_settings))
+    assert config["hidden_size"] == 16
+    with pytest.raises(UserError, match="setting 'n_intents' is not one of SASRec's"):
+        DisenConfig(model="SASRec", dataset="tiny", config_dict={**settings_of("SASRec", tiny_settings), "n_intents": 4})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from recbole_disen import files
 from recbole_disen.bench import folder
-from recbole_disen.bench.plan import model_class
+from recbole_disen.bench.plan import model_class, same_spec
 from recbole_disen.errors import ResumeRefused, one_line
 
 log = logging.getLogger(__name__)
@@ -28,13 +28,15 @@ WORKER_MODULE = "recbole_disen.bench.worker"
 def convert_user_lines(jobs: list) -> None:
     """Convert each one-line-per-user file the jobs name into its atomic file, once, before any run.
 
-    ``prepare`` is imported on use; it converts only when the atomic file is missing or older.
+    ``prepare`` is imported on use; it converts only when the atomic file is missing or was converted
+    from another source (another file, or other contents).
     """
     from recbole_disen.prepare import ensure_user_lines_dataset
 
-    sources = {(job.user_lines, job.spec["config_dict"]["data_path"]) for job in jobs if job.user_lines}
-    for source, data_path in sorted(sources):
-        ensure_user_lines_dataset(source, data_path)
+    sources = {(job.user_lines, job.spec["config_dict"]["data_path"], job.spec["inputs"]["data_sha256"])
+               for job in jobs if job.user_lines}
+    for source, data_path, sha256 in sorted(sources):
+        ensure_user_lines_dataset(source, data_path, sha256)
 
 
 def perform(job, run_fn) -> None:
@@ -142,7 +144,7 @@ def run_pending(jobs: list, run_fn, parallel: int) -> list:
 
     ``run_fn`` None executes each run in a worker process, otherwise in this process.
     """
-    pending = [job for job in jobs if stored_spec(Path(job.result_path)) != job.spec]
+    pending = [job for job in jobs if not same_spec(stored_spec(Path(job.result_path)), job.spec)]
     log.info("%d runs planned, %d already done, %d to run",
              len(jobs), len(jobs) - len(pending), len(pending))
     if run_fn is None:

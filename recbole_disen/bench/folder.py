@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from recbole_disen import files
+from recbole_disen.bench.plan import same_spec
 from recbole_disen.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -48,15 +49,15 @@ def stored_spec(folder):
 def resumable(folder, spec):
     """The last-epoch checkpoint of ``folder`` to continue a run of ``spec`` from, or None."""
     last = files.last_checkpoint_in(folder)
-    return last if last is not None and stored_spec(folder) == spec else None
+    return last if last is not None and same_spec(stored_spec(folder), spec) else None
 
 
 def start_afresh(folder, spec):
     """Set every earlier file of ``folder`` aside (into a new ``earlier-N/``) and record ``spec``."""
     folder = Path(folder)
-    same_spec = stored_spec(folder) == spec  # then spec.json alone (no epoch ended yet) stays where it is
+    kept = same_spec(stored_spec(folder), spec)  # then spec.json alone (no epoch ended yet) stays where it is
     earlier = sorted(path for path in folder.iterdir() if path.is_file() and path.name != LOCK_FILE
-                     and not (same_spec and path.name == SPEC_FILE))
+                     and not (kept and path.name == SPEC_FILE))
     if earlier:
         number = 1
         while (folder / f"earlier-{number}").exists():

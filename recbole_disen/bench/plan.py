@@ -197,27 +197,42 @@ def plan_jobs(args: argparse.Namespace) -> list:
     names = split_list(args.datasets, "--datasets")
     datasets = [resolve_dataset(name, args.out / "data") for name in names]
     _check_unique_names(datasets)
-    from recbole_disen.config import known_keys, model_defaults  # imports RecBole: only when runs are planned
+    from recbole_disen.config import foreign_keys, package_defaults  # imports RecBole: only when runs are planned
 
-    def shared_for(model):
-        """The shared --set settings that are the model's own or everyone's; another model's are left out."""
-        own = known_keys(model_class(model))
-        left_out = sorted(key for key in shared if key not in own and key in known_keys())
-        if left_out:
-            log.info("--set %s: not a setting of %s, left out of its runs", ", ".join(left_out), model)
-        return {key: value for key, value in shared.items() if key not in left_out}
+    left_out = {model: foreign_keys(model_class(model), shared) for model in models}
+    for key in shared:
+        if all(key in keys for keys in left_out.values()):
+            raise UserError(f"--set {key} is a setting of none of --models {','.join(models)}: remove it")
+    for model, keys in left_out.items():
+        if keys:
+            log.info("--set %s: not a setting of %s, left out of its runs", ", ".join(keys), model)
+    for model, settings in per_model.items():
+        for key in foreign_keys(model_class(model), settings):
+            raise UserError(f"--set {model}:{key}: {key} is not a setting of {model_class(model)}")
 
     config_digests = [files.sha256_of(path) for path in config_files]
     data_digests = {dataset: data_digest(dataset) for dataset in datasets}
-    shared_by_model = {model: shared_for(model) for model in models}
+    shared_by_model = {model: {k: v for k, v in shared.items() if k not in left_out[model]} for model in models}
     return [
         make_job(args, dataset, model, seed, {**shared_by_model[model], **per_model.get(model, {})}, config_files,
                  inputs={"data_sha256": data_digests[dataset], "config_files_sha256": config_digests,
-                         "model_defaults": model_defaults(model_class(model))})
+                         "defaults": package_defaults(model_class(model), dataset.name)})
         for dataset in datasets
         for seed in seeds
         for model in models
     ]
+
+
+def same_spec(stored, spec: dict) -> bool:
+    """Whether a stored spec (None if there is none) is ``spec``'s run. The package's defaults may have
+    gained settings since: one the stored run lacks was, like every setting added later, at its default
+    (as ``checkpoint.read_for_resume`` reads it); a default that changed or went away makes it another run."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("inputs"), dict):
+        return False
+    old, new = stored["inputs"].get("defaults"), spec["inputs"]["defaults"]
+    rest = ({**stored, "inputs": {**stored["inputs"], "defaults": None}}
+            == {**spec, "inputs": {**spec["inputs"], "defaults": None}})
+    return rest and isinstance(old, dict) and all(key in new and new[key] == value for key, value in old.items())
 
 
 def data_digest(dataset: DatasetRef) -> str | None:
@@ -241,9 +256,9 @@ def _check_unique_names(datasets: list) -> None:
 def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
              config_files: list, inputs: dict) -> Job:
     """Build the spec of one run and where its outputs go. ``inputs`` is what the settings alone do not
-    say: the contents of the data and config files and the package's defaults for the model, so that a
-    finished run whose data, config file or defaults changed runs again (and an interrupted one starts
-    afresh) rather than being reused."""
+    say: the contents of the data and config files and the package's defaults (its overall, dataset and
+    model yaml values), so that a finished run whose data, config file or defaults changed runs again
+    (and an interrupted one starts afresh) rather than being reused (``same_spec``)."""
     config_dict = {**overrides, "seed": seed, **FIXED_SETTINGS}
     if args.horizon:
         config_dict.update(horizon=args.horizon, valid_metric=HORIZON_VALID_METRIC)
