@@ -6,7 +6,7 @@ import pytest
 from recbole_disen.future import FUTURE_POSITION_FIELD
 from recbole_disen.horizon import HORIZON_FIELD
 from recbole_disen.runner import build, build_config
-from conftest import TINY, tiny_sequences, write_inter
+from conftest import TINY, settings_of, tiny_sequences, write_inter
 
 # horizon 2: training items a*, b*, d*; validation horizon v*, test horizon t*; uc is too short (5 < 2*2 + 2).
 # ud's last test item is d1 again: a horizon may repeat a history item.
@@ -27,9 +27,9 @@ def write_shuffled(folder, name, sequences):
 
 def build_hand(tmp_path, model="DisenSeqRec", **settings):
     write_shuffled(tmp_path, "hand", SEQUENCES)
-    settings = {**TINY, "data_path": str(tmp_path), "MAX_ITEM_LIST_LENGTH": 3, "horizon": 2,
-                "valid_metric": "horizon_ndcg@10", "future_max_len": 10, "s2s_weight": 1.0,
-                "checkpoint_dir": str(tmp_path / "saved"), **settings}
+    disen = {"future_max_len": 10, "s2s_weight": 1.0} if model == "DisenSeqRec" else {}
+    settings = {**settings_of(model, TINY), "data_path": str(tmp_path), "MAX_ITEM_LIST_LENGTH": 3, "horizon": 2,
+                "valid_metric": "horizon_ndcg@10", **disen, "checkpoint_dir": str(tmp_path / "saved"), **settings}
     return build(build_config(model, "hand", config_dict=settings))
 
 
