@@ -18,7 +18,9 @@ full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 -
 # PIECE is DATASET-SEED (DisenSeqRec and SASRec), DATASET-SEED-nos2s (DisenSeqRec without the seq2seq
 # term), DATASET-SEED-sasrec or DATASET-SEED-disen (SASRec or DisenSeqRec alone) or DATASET-SEED-bidir
 # (DisenSeqRec with causal False: every position attends to the whole history) or DATASET-SEED-heads2
-# (DisenSeqRec with SASRec's 2 attention heads), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
+# (DisenSeqRec with SASRec's 2 attention heads) or DATASET-SEED-paper (the configuration known from the
+# paper's re-implementation, ../shared/docs/method.md: K 4, seq2seq weight 1, the whole future, no
+# last-position score; the table's batch of 2048), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
 # horizon evaluation, --horizon 3), with DATASET beauty or toys.
 piece=${PIECE:-beauty-2020}
 IFS=- read -r name seed variant <<<"$piece"
@@ -32,8 +34,10 @@ case "${variant:-}" in
   disen) "${bench[@]}" --models DisenSeqRec ;;
   bidir) "${bench[@]}" --models DisenSeqRec@bidir --set DisenSeqRec@bidir:causal=False ;;
   heads2) "${bench[@]}" --models DisenSeqRec@heads2 --set DisenSeqRec@heads2:n_heads=2 ;;
+  paper) "${bench[@]}" --models DisenSeqRec@paper --set DisenSeqRec@paper:n_intents=4 --set DisenSeqRec@paper:s2s_weight=1.0 \
+    --set DisenSeqRec@paper:future_max_len=None --set DisenSeqRec@paper:score_last=False ;;
   h3disen) "${bench[@]}" --horizon 3 --models DisenSeqRec ;;
   h3sasrec) "${bench[@]}" --horizon 3 --models SASRec ;;
   h3nos2s) "${bench[@]}" --horizon 3 --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
-  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
+  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
 esac

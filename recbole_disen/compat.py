@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import torch
-from recbole.data.dataset import Dataset, SequentialDataset
+from recbole.data.dataset import Dataset
 from recbole.utils import FeatureType
 
 # numpy 2 removed np.float_, np.complex_ and np.unicode_, so RecBole's Config.compatibility_settings
@@ -95,17 +95,11 @@ def fill_nan(dataset):
                 )
 
 
-class CompatSequentialDataset(SequentialDataset):
-    """RecBole's SequentialDataset with missing-value filling that works on pandas 3 (``fill_nan``)."""
-
-    _fill_nan = fill_nan
-
-
 @contextlib.contextmanager
 def pandas3_fill_nan():
-    """Every RecBole dataset class built in the block fills missing values with ``fill_nan``: for the
-    datasets the runner takes from RecBole's ``create_dataset`` (general, context, knowledge models),
-    whose class RecBole picks. RecBole's method is put back when the block ends."""
+    """Every RecBole dataset class built in the block fills missing values with ``fill_nan`` (the runner
+    builds every dataset in one: sequential, horizon, and those RecBole's ``create_dataset`` picks for
+    general, context and knowledge models). RecBole's method is put back when the block ends."""
     original = Dataset._fill_nan
     Dataset._fill_nan = fill_nan
     try:

@@ -17,11 +17,11 @@ one target). With N = 1 the rows are exactly RecBole's leave-one-out rows.
 import numpy as np
 import recbole
 import torch
+from recbole.data.dataset import SequentialDataset
 from recbole.data.interaction import Interaction
 from recbole.utils import ModelType
 
 from recbole_disen import datacheck
-from recbole_disen.compat import CompatSequentialDataset
 from recbole_disen.errors import UserError
 from recbole_disen.future import row_positions
 
@@ -77,7 +77,7 @@ def check_settings(model, settings):
         )
 
 
-class HorizonDataset(CompatSequentialDataset):
+class HorizonDataset(SequentialDataset):
     """RecBole's sequential dataset, split by the horizon protocol (see the module's docstring)."""
 
     def __init__(self, config):

@@ -16,6 +16,7 @@ import pandas as pd
 import recbole
 import torch
 from recbole.data import create_dataset, data_preparation
+from recbole.data.dataset import SequentialDataset
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
@@ -43,14 +44,14 @@ def build_dataset(config):
     """RecBole's dataset for the model, filling missing values in a way that works on pandas 3."""
     with datacheck.readable_errors(config):
         datacheck.ensure_inter_file(config)
-        if config["horizon"]:
-            dataset = horizon.HorizonDataset(config)  # its own split
-        elif config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
-            recbole.data.dataset, config["model"] + "Dataset"
-        ):
-            dataset = compat.CompatSequentialDataset(config)
-        else:
-            with compat.pandas3_fill_nan():
+        with compat.pandas3_fill_nan():
+            if config["horizon"]:
+                dataset = horizon.HorizonDataset(config)  # its own split
+            elif config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not hasattr(
+                recbole.data.dataset, config["model"] + "Dataset"
+            ):
+                dataset = SequentialDataset(config)
+            else:
                 dataset = create_dataset(config)
         datacheck.drop_duplicates(config, dataset)
         if config["horizon"]:

@@ -12,12 +12,12 @@ INTER = ("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
                    for u in range(1, 5) for t in range(1, 6)))
 
 
-@pytest.mark.parametrize("model", ["DisenSeqRec", "SASRec", "Pop"])
-def test_a_missing_float_becomes_its_column_mean(model, tmp_path):
+@pytest.mark.parametrize("model, horizon", [("DisenSeqRec", 0), ("SASRec", 0), ("Pop", 0), ("DisenSeqRec", 1)])
+def test_a_missing_float_becomes_its_column_mean(model, horizon, tmp_path):
     (tmp_path / "fill").mkdir()
     (tmp_path / "fill" / "fill.inter").write_text(INTER)
     config = DisenConfig(model=model, dataset="fill", config_dict={
-        "data_path": str(tmp_path), "gpu_id": "", "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"]}})
+        "data_path": str(tmp_path), "gpu_id": "", **({"horizon": horizon, "valid_metric": "horizon_ndcg@10"} if horizon else {}), "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"]}})
     recbole_fill = Dataset._fill_nan
     ratings = build_dataset(config).inter_feat["rating"].to_numpy()
     assert Dataset._fill_nan is recbole_fill  # RecBole's method is put back

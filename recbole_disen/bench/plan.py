@@ -207,8 +207,9 @@ def plan_jobs(args: argparse.Namespace) -> list:
         if keys:
             log.info("--set %s: not a setting of %s, left out of its runs", ", ".join(keys), model)
     for model, settings in per_model.items():
-        for key in foreign_keys(model_class(model), settings):
-            raise UserError(f"--set {model}:{key}: {key} is not a setting of {model_class(model)}")
+        foreign = foreign_keys(model_class(model), settings)
+        if foreign:
+            raise UserError(f"--set {model}:{foreign[0]}: {foreign[0]} is not a setting of {model_class(model)}")
 
     config_digests = [files.sha256_of(path) for path in config_files]
     data_digests = {dataset: data_digest(dataset) for dataset in datasets}
