@@ -20,7 +20,8 @@ full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 -
 # (DisenSeqRec with causal False: every position attends to the whole history) or DATASET-SEED-heads2
 # (DisenSeqRec with SASRec's 2 attention heads) or DATASET-SEED-paper (the configuration known from the
 # paper's re-implementation, ../shared/docs/method.md: K 4, seq2seq weight 1, the whole future, no
-# last-position score; the table's batch of 2048), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
+# last-position score; the table's batch of 2048) or DATASET-SEED-nosame (DisenSeqRec whose InfoNCE leaves a
+# user's other rows out of the negatives), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
 # horizon evaluation, --horizon 3), with DATASET beauty or toys.
 piece=${PIECE:-beauty-2020}
 IFS=- read -r name seed variant <<<"$piece"
@@ -36,8 +37,9 @@ case "${variant:-}" in
   heads2) "${bench[@]}" --models DisenSeqRec@heads2 --set DisenSeqRec@heads2:n_heads=2 ;;
   paper) "${bench[@]}" --models DisenSeqRec@paper --set DisenSeqRec@paper:n_intents=4 --set DisenSeqRec@paper:s2s_weight=1.0 \
     --set DisenSeqRec@paper:future_max_len=None --set DisenSeqRec@paper:score_last=False ;;
+  nosame) "${bench[@]}" --models DisenSeqRec@nosame --set DisenSeqRec@nosame:s2s_same_user_negatives=False ;;
   h3disen) "${bench[@]}" --horizon 3 --models DisenSeqRec ;;
   h3sasrec) "${bench[@]}" --horizon 3 --models SASRec ;;
   h3nos2s) "${bench[@]}" --horizon 3 --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
-  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
+  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, nosame, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
 esac
