@@ -10,10 +10,13 @@ the K-fold scoring (``n_intents=1``) or the future length.
         --variants="SASRec,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1"
 
 ``--variants``: comma-separated ``MODEL[:key=value]...``. Any further ``--key=value`` is a setting for
-every variant, as for the runner. Output: one JSON line per variant on stdout.
+every variant, as for the runner; ``--keep_freed_memory`` (the allocator, ``recbole_disen/allocator.py``)
+holds for the whole process, so it is one for every variant. Output: one JSON line per variant on
+stdout, with the wall and CPU seconds of a step and its minor page faults.
 """
 
 import json
+import resource
 import statistics
 import sys
 import time
@@ -22,7 +25,7 @@ import torch
 
 from recbole.utils import init_seed
 
-from recbole_disen import compat
+from recbole_disen import allocator, compat
 from recbole_disen.cli import parse_run_args
 from recbole_disen.future import tag_training_rows
 from recbole_disen.runner import build, build_config, build_model, environment
@@ -45,22 +48,26 @@ def synchronize(device):
 
 
 def time_steps(model, batch, learning_rate, warmup, steps):
-    """Seconds of each of ``steps`` training steps on ``batch``, after ``warmup`` untimed ones."""
+    """(wall seconds, CPU seconds, system CPU seconds, minor page faults) of each of ``steps`` training
+    steps on ``batch``, after ``warmup`` untimed ones (the CPU figures are the whole process's)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     device = next(model.parameters()).device
     model.train()
-    seconds = []
+    measured = []
     for step in range(warmup + steps):
         synchronize(device)
-        start = time.perf_counter()
+        start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
         optimizer.zero_grad()
         loss = model.calculate_loss(batch)  # DisenSeqRec: (seq2item, weighted seq2seq); SASRec: one tensor
         (sum(loss) if isinstance(loss, tuple) else loss).backward()
         optimizer.step()
         synchronize(device)
+        after = resource.getrusage(resource.RUSAGE_SELF)
         if step >= warmup:
-            seconds.append(time.perf_counter() - start)
-    return seconds
+            system = after.ru_stime - before.ru_stime
+            measured.append((time.perf_counter() - start, after.ru_utime - before.ru_utime + system, system,
+                             after.ru_minflt - before.ru_minflt))
+    return measured
 
 
 def variant_models(args, settings, variants):
@@ -68,6 +75,10 @@ def variant_models(args, settings, variants):
     variant's settings, and each variant's model built on it, seeded, through the runner."""
     configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
                for name, overrides in variants]
+    if len({config["keep_freed_memory"] for config in configs}) > 1:
+        raise SystemExit("--variants: keep_freed_memory holds for the whole process: set it for every variant")
+    if configs[0]["keep_freed_memory"] and configs[0]["device"].type == "cpu":  # process-wide, as in a run
+        allocator.keep_freed_memory()
     _, train, valid, _, _ = build(configs[0])
     tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
     for (model_name, overrides), config in zip(variants, configs):
@@ -87,13 +98,17 @@ def main(argv):
         batch = next(iter(train)).to(config["device"])
         if config["device"].type == "cuda":
             torch.cuda.reset_peak_memory_stats(config["device"])
-        seconds = time_steps(model, batch, config["learning_rate"], warmup, steps)
+        measured = time_steps(model, batch, config["learning_rate"], warmup, steps)
+        seconds, cpu, system, faults = zip(*measured)
         peak = torch.cuda.max_memory_allocated(config["device"]) if config["device"].type == "cuda" else None
         record = {
             "model": model_name, "overrides": overrides, "padding_free": "forward" in vars(model), "dataset": args["dataset"], "rows": len(batch),
             "device": str(config["device"]), "threads": torch.get_num_threads(), "steps": steps,
             "s_per_step_mean": round(statistics.mean(seconds), 4), "s_per_step_min": round(min(seconds), 4),
-            "s_per_step_max": round(max(seconds), 4), "peak_gpu_bytes": peak, "environment": environment(),
+            "s_per_step_max": round(max(seconds), 4), "cpu_s_per_step_mean": round(statistics.mean(cpu), 4),
+            "system_s_per_step_mean": round(statistics.mean(system), 4),
+            "minor_faults_per_step_mean": round(statistics.mean(faults)),
+            "keep_freed_memory": config["keep_freed_memory"], "peak_gpu_bytes": peak, "environment": environment(),
         }
         sys.stdout.write(json.dumps(record) + "\n")
         sys.stdout.flush()

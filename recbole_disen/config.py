@@ -276,6 +276,7 @@ OVERALL_RULES = {
     "eval_exclude_seen": (lambda v: isinstance(v, bool), "True or False"),
     "padding_free": (lambda v: isinstance(v, bool), "True or False"),
     "drop_duplicate_rows": (lambda v: isinstance(v, bool), "True or False"),
+    "keep_freed_memory": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 

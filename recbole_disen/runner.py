@@ -20,7 +20,7 @@ from recbole.data.dataset import SequentialDataset
 from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
-from recbole_disen import checkpoint, compat, datacheck, future, horizon, limits, padding, protocols
+from recbole_disen import allocator, checkpoint, compat, datacheck, future, horizon, limits, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
 from recbole_disen.errors import ResumeRefused, UserError, one_line
 from recbole_disen.model import DisenSeqRec
@@ -122,6 +122,8 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     logger = getLogger()
     logger.info(sys.argv)
     logger.info(config)
+    if config["keep_freed_memory"] and config["device"].type == "cpu" and allocator.keep_freed_memory():
+        logger.info("keep_freed_memory: glibc keeps freed memory in this process (no mmap, no trimming)")
     full_dataset, train_data, valid_data, test_data, net = build(config, logger)
     data_fingerprint = checkpoint.fingerprint(full_dataset, config)
     del full_dataset  # RecBole's full augmented dataset is not kept: only its splits are needed from here on.
