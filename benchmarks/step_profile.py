@@ -108,7 +108,9 @@ def main(argv):
             "s_per_step_max": round(max(seconds), 4), "cpu_s_per_step_mean": round(statistics.mean(cpu), 4),
             "system_s_per_step_mean": round(statistics.mean(system), 4),
             "minor_faults_per_step_mean": round(statistics.mean(faults)),
-            "keep_freed_memory": config["keep_freed_memory"], "peak_gpu_bytes": peak, "environment": environment(),
+            "keep_freed_memory": config["keep_freed_memory"], "peak_gpu_bytes": peak,
+            "peak_rss_bytes_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+            "environment": environment(),
         }
         sys.stdout.write(json.dumps(record) + "\n")
         sys.stdout.flush()

@@ -4,10 +4,11 @@ glibc's malloc gives every allocation above its mmap threshold (32 MiB at most) 
 kernel and hands them back when the tensor is freed. A training step allocates several such tensors
 and frees them again: RecBole's logits over all items ([batch, n_items] floats, 99 MB on Beauty at
 batch 2048), DisenSeqRec's per-intention scores ([batch, K, n_items]) and their gradients. So every
-step page-faults hundreds of MB back in, zero-filled by the kernel: on Beauty about 420,000 minor
-faults and 1.1 s of system time in a DisenSeqRec step of 3.2 s CPU time (`benchmarks/alloc_time.sh`,
+step page-faults hundreds of MB back in, zero-filled by the kernel: on Beauty about 415,000 minor
+faults and 0.9 s of system time in a DisenSeqRec step of 2.7 s CPU time (`benchmarks/alloc_time.sh`,
 BENCHMARKS.md section 2). With no mmap and no trimming, freed blocks stay in the heap for the next
-step: the faults go and the step's CPU time drops by a third, for a peak RSS about 20% higher.
+step: the faults go, the step's CPU time drops by a third and a full run's epoch is 1.5x faster, for
+a peak RSS 20-27% higher.
 
 ``mallopt`` is process-wide and stays set for the life of the process; it changes where memory comes
 from, never a computed value.

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# BENCHMARKS.md section 2, "freed memory kept": one training step on an Amazon Beauty batch of 2048
+# (benchmarks/step_profile.py: wall and CPU seconds, system seconds, minor page faults), with glibc's
+# default allocator and with keep_freed_memory, for SASRec, DisenSeqRec and DisenSeqRec without the
+# seq2seq term. Each (model, allocator) runs in its own process, as mallopt is process-wide and an
+# earlier variant in the same process leaves the heap warm; the last line shows that order effect
+# (DisenSeqRec once first and once after a padded SASRec, default allocator). One thread each.
+#
+#   DATA=../shared/data OUT=benchmarks/results/cpu-alloc bash benchmarks/alloc_time.sh
+set -eu
+DATA=$(cd "${DATA:-../shared/data}" && pwd)
+OUT=$(mkdir -p "${OUT:-benchmarks/results/cpu-alloc}" && cd "${OUT:-benchmarks/results/cpu-alloc}" && pwd)
+CONVERTED=${CONVERTED:-devdata}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$CONVERTED')"
+common=(--dataset=amazon-beauty "--data_path=$CONVERTED" --gpu_id= --state=ERROR --train_batch_size=2048
+        --MAX_ITEM_LIST_LENGTH=50 --warmup=3 --steps=5)
+: > "$OUT/beauty.jsonl"
+for keep in False True; do
+  for variant in SASRec DisenSeqRec DisenSeqRec:s2s_weight=0.0; do
+    python3 benchmarks/step_profile.py "${common[@]}" "--keep_freed_memory=$keep" "--variants=$variant" >> "$OUT/beauty.jsonl"
+  done
+done
+python3 benchmarks/step_profile.py "${common[@]}" --keep_freed_memory=False \
+  "--variants=DisenSeqRec,SASRec:padding_free=False,DisenSeqRec" >> "$OUT/beauty.jsonl"
