@@ -21,7 +21,9 @@ full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 -
 # (DisenSeqRec with SASRec's 2 attention heads) or DATASET-SEED-paper (the configuration known from the
 # paper's re-implementation, ../shared/docs/method.md: K 4, seq2seq weight 1, the whole future, no
 # last-position score; the table's batch of 2048) or DATASET-SEED-nosame (DisenSeqRec whose InfoNCE leaves a
-# user's other rows out of the negatives), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
+# user's other rows out of the negatives) or DATASET-SEED-grid:MODEL:LR:DROPOUT (a point of the tuning grid:
+# SASRec or DisenSeqRec with learning_rate LR and both dropouts DROPOUT, for example
+# beauty-2020-grid:SASRec:5e-4:0.3), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
 # horizon evaluation, --horizon 3), with DATASET beauty or toys.
 piece=${PIECE:-beauty-2020}
 IFS=- read -r name seed variant <<<"$piece"
@@ -38,8 +40,15 @@ case "${variant:-}" in
   paper) "${bench[@]}" --models DisenSeqRec@paper --set DisenSeqRec@paper:n_intents=4 --set DisenSeqRec@paper:s2s_weight=1.0 \
     --set DisenSeqRec@paper:future_max_len=None --set DisenSeqRec@paper:score_last=False ;;
   nosame) "${bench[@]}" --models DisenSeqRec@nosame --set DisenSeqRec@nosame:s2s_same_user_negatives=False ;;
+  grid:*)
+    IFS=: read -r _ model lr dropout rest <<<"$variant"
+    [[ "$model" =~ ^(SASRec|DisenSeqRec)$ && "$lr" =~ ^[0-9][0-9.e-]*$ && "$dropout" =~ ^0?\.[0-9]+$ && -z "$rest" ]] \
+      || { echo "unknown PIECE $piece: a grid point is grid:MODEL:LR:DROPOUT, MODEL SASRec or DisenSeqRec (for example grid:SASRec:5e-4:0.3)" >&2; exit 2; }
+    label="$model@lr${lr}_do${dropout}"
+    "${bench[@]}" --models "$label" --set "$label:learning_rate=$lr" --set "$label:hidden_dropout_prob=$dropout" \
+      --set "$label:attn_dropout_prob=$dropout" ;;
   h3disen) "${bench[@]}" --horizon 3 --models DisenSeqRec ;;
   h3sasrec) "${bench[@]}" --horizon 3 --models SASRec ;;
   h3nos2s) "${bench[@]}" --horizon 3 --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
-  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, nosame, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
+  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, nosame, grid:MODEL:LR:DROPOUT, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
 esac
