@@ -7,8 +7,9 @@ batch 2048), DisenSeqRec's per-intention scores ([batch, K, n_items]) and their 
 step page-faults hundreds of MB back in, zero-filled by the kernel: on Beauty about 415,000 minor
 faults and 0.9 s of system time in a DisenSeqRec step of 2.7 s CPU time (`benchmarks/alloc_time.sh`,
 BENCHMARKS.md section 2). With no mmap and no trimming, freed blocks stay in the heap for the next
-step: the faults go, the step's CPU time drops by a third and a full run's epoch is 1.5x faster, for
-a peak RSS 20-27% higher.
+step: the faults go, the step's CPU time drops by a third and a full run's epoch is 1.5x faster. The
+price is memory the heap keeps: peak RSS 20-27% higher in a step's profile and 2.1x over a full Beauty
+run (3.9 GB against 1.8 GB), flat from epoch to epoch.
 
 ``mallopt`` is process-wide and stays set for the life of the process; it changes where memory comes
 from, never a computed value.
