@@ -473,6 +473,7 @@ def next_item_folder(out):
 
 def test_a_next_item_folder_renders_as_before_horizon_runs(tmp_path):
     # golden/bench_next_item.md is BENCH.md of this folder as the bench wrote it before it knew horizon runs
+    # (since then only the titles changed and each variant gained a row against DisenSeqRec as shipped)
     out = next_item_folder(tmp_path / "res")
     command.write_outputs(out, "recbole-disen bench --datasets toy", [("toy__GRU4Rec__seed1", "ValueError: x")])
     assert (out / "BENCH.md").read_text() == (GOLDEN / "bench_next_item.md").read_text()
@@ -511,3 +512,20 @@ def test_a_set_that_no_model_has_is_refused_at_planning(tmp_path):
     with pytest.raises(UserError, match="--set SASRec:n_intents: n_intents is not a setting of SASRec"):
         plan.plan_jobs(plan.build_parser().parse_args(
             [*base, "--models", "DisenSeqRec,SASRec", "--set", "SASRec:n_intents=4"]))
+
+
+def test_a_variant_is_also_compared_with_disenseqrec_as_shipped():
+    shipped_users, variant_users = [0.5, 0.1, 0.4, 0.3, 0.6, 0.2], [0.6, 0.3, 0.35, 0.3, 0.7, 0.1]
+    beyond = dict.fromkeys(("itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10"), 0.5)
+    shipped = with_protocols(fake_result("DisenSeqRec", "toy", 2020), 0.35, 0.6, shipped_users, 0.2, beyond)
+    variant = with_protocols({**fake_result("DisenSeqRec", "toy", 2020), "model": "DisenSeqRec@nos2s"},
+                             0.42, 0.7, variant_users, 0.2, beyond)
+    runs = [shipped, variant, fake_result("SASRec", "toy", 2020)]
+    text = report.render_markdown(summary.summarise(runs, command="cmd"))
+    # against the baseline as before, and against the shipped model under both protocols; never the
+    # shipped model against itself
+    assert "| DisenSeqRec@nos2s | SASRec |" in text and "| DisenSeqRec | DisenSeqRec |" not in text
+    unseen = cells_of(text, "| seen removed | DisenSeqRec@nos2s | DisenSeqRec |")
+    diff = np.array(variant_users) - np.array(shipped_users)  # 0.1, 0.2, -0.05, 0, 0.1, -0.1
+    assert unseen[4:9] == ["0.4200", "0.3500", f"{(0.42 - 0.35) / 0.35 * 100:+.2f}%", "6", f"{diff.mean():+.4f}"]
+    assert unseen[10] == f"{stats.wilcoxon(variant_users, shipped_users).pvalue:.3g}"

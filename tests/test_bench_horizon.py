@@ -108,7 +108,7 @@ def test_horizon_and_next_item_runs_share_a_folder_and_the_report(tmp_path):
 
     # DisenSeqRec against SASRec on per-user horizon NDCG@10: differences 0.2, -0.05, 0.1, 0.25, 0.3, 0.15;
     # the only negative one has rank 1, so W = 1 and the exact two-sided p = 2 * 2 / 2**6
-    assert "### DisenSeqRec vs baselines on toy, horizon 2 (test horizon NDCG@10)" in horizon_part
+    assert "### DisenSeqRec vs baselines, and its variants vs DisenSeqRec, on toy, horizon 2 (test horizon NDCG@10)" in horizon_part
     assert "| Model | Baseline | Common seeds | Model horizon NDCG@10 | Baseline horizon NDCG@10 |" in horizon_part
     diffs = [0.2, -0.05, 0.1, 0.25, 0.3, 0.15]
     mean = sum(diffs) / 6

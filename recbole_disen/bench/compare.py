@@ -108,12 +108,15 @@ def metric_of(run: dict, metric: str) -> float:
 
 
 def comparisons(by_model: dict, metric: str, user_key: str) -> list:
-    """Each DisenSeqRec label against each baseline, on their common seeds (models in report order):
-    the mean of test ``metric`` and the paired tests on the per-user scores ``run[user_key]``."""
+    """Each DisenSeqRec label against each baseline, and each variant (``DisenSeqRec@name``) also against
+    DisenSeqRec as shipped (an ablation: with against without), on their common seeds (models in report
+    order): the mean of test ``metric`` and the paired tests on the per-user scores ``run[user_key]``."""
     models = model_order(by_model)
+    baselines = [model for model in models if not is_proposed(model)]
     found = []
     for proposed in filter(is_proposed, models):
-        for baseline in [model for model in models if not is_proposed(model)]:
+        shipped = [PROPOSED] if proposed != PROPOSED and PROPOSED in by_model else []
+        for baseline in baselines + shipped:
             comparison = _compare(proposed, by_model[proposed], baseline, by_model[baseline], metric, user_key)
             if comparison is not None:
                 found.append(comparison)

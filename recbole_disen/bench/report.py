@@ -84,7 +84,7 @@ def _row_cells(row: ModelRow) -> list:
 
 def _comparison_lines(dataset: DatasetSummary) -> list:
     """The DisenSeqRec-against-baselines table of one dataset."""
-    title = f"### {PROPOSED} vs baselines on {dataset.name} (test NDCG@10)"
+    title = f"### {PROPOSED} vs baselines, and its variants vs {PROPOSED}, on {dataset.name} (test NDCG@10)"
     return _comparison_table(title, dataset.comparisons, "NDCG@10")
 
 
@@ -118,7 +118,7 @@ def _protocol_comparison_lines(dataset: DatasetSummary) -> list:
     rows = [[PROTOCOL_NAMES[p], *_comparison_cells(c)] for p, c in dataset.protocol_comparisons]
     if not rows:
         return []
-    title = f"### {PROPOSED} vs baselines on {dataset.name} under both protocols (test NDCG@10)"
+    title = f"### {PROPOSED} vs baselines, and its variants vs {PROPOSED}, on {dataset.name} under both protocols (test NDCG@10)"
     return [title, "", _paired_note("NDCG@10"), ""] + _table(["Protocol", *_comparison_header("NDCG@10")], rows) + [""]
 
 
@@ -146,7 +146,7 @@ def _horizon_lines(name: str, horizon: HorizonSummary) -> list:
             "full ranking, under the ranking protocol in force (RecBole's unless `eval_exclude_seen`). Validation, "
             f"one horizon earlier, stops on horizon NDCG@10. Users with fewer than {2 * n + 2} interactions are dropped.")
     lines = [f"### Horizon {n} on {name} (test)", "", note, ""] + _table(header, rows) + [""]
-    title = f"### {PROPOSED} vs baselines on {name}, horizon {n} (test horizon NDCG@10)"
+    title = f"### {PROPOSED} vs baselines, and its variants vs {PROPOSED}, on {name}, horizon {n} (test horizon NDCG@10)"
     return lines + _comparison_table(title, horizon.comparisons, "horizon NDCG@10") + [""]
 
 
