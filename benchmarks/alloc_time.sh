@@ -3,8 +3,8 @@
 # (benchmarks/step_profile.py: wall and CPU seconds, system seconds, minor page faults), with glibc's
 # default allocator and with keep_freed_memory, for SASRec, DisenSeqRec and DisenSeqRec without the
 # seq2seq term. Each (model, allocator) runs in its own process, as mallopt is process-wide and an
-# earlier variant in the same process leaves the heap warm; the last line shows that order effect
-# (DisenSeqRec once first and once after a padded SASRec, default allocator). One thread each.
+# earlier variant in the same process leaves the heap warm; the last run (its three lines) shows that
+# order effect (DisenSeqRec once first and once after a padded SASRec, default allocator). One thread each.
 #
 #   DATA=../shared/data OUT=benchmarks/results/cpu-alloc bash benchmarks/alloc_time.sh
 set -eu
@@ -12,7 +12,8 @@ DATA=$(cd "${DATA:-../shared/data}" && pwd)
 OUT=$(mkdir -p "${OUT:-benchmarks/results/cpu-alloc}" && cd "${OUT:-benchmarks/results/cpu-alloc}" && pwd)
 CONVERTED=${CONVERTED:-devdata}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$CONVERTED')"
+python3 -c "import sys; from recbole_disen.prepare import ensure_user_lines_dataset as e; e(*sys.argv[1:])" \
+  "$DATA/amazon-beauty.txt" "$CONVERTED"
 common=(--dataset=amazon-beauty "--data_path=$CONVERTED" --gpu_id= --state=ERROR --train_batch_size=2048
         --MAX_ITEM_LIST_LENGTH=50 --warmup=3 --steps=5)
 : > "$OUT/beauty.jsonl"

@@ -42,7 +42,8 @@ case "${variant:-}" in
   nosame) "${bench[@]}" --models DisenSeqRec@nosame --set DisenSeqRec@nosame:s2s_same_user_negatives=False ;;
   grid:*)
     IFS=: read -r _ model lr dropout rest <<<"$variant"
-    [[ "$model" =~ ^(SASRec|DisenSeqRec)$ && "$lr" =~ ^[0-9][0-9.e-]*$ && "$dropout" =~ ^0?\.[0-9]+$ && -z "$rest" ]] \
+    number='^([0-9]+(\.[0-9]*)?|\.[0-9]+)(e-?[0-9]+)?$' fraction='^(0|0?\.[0-9]+)$'
+    [[ "$model" =~ ^(SASRec|DisenSeqRec)$ && "$lr" =~ $number && "$dropout" =~ $fraction && -z "$rest" ]] \
       || { echo "unknown PIECE $piece: a grid point is grid:MODEL:LR:DROPOUT, MODEL SASRec or DisenSeqRec (for example grid:SASRec:5e-4:0.3)" >&2; exit 2; }
     label="$model@lr${lr}_do${dropout}"
     "${bench[@]}" --models "$label" --set "$label:learning_rate=$lr" --set "$label:hidden_dropout_prob=$dropout" \

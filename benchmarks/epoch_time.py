@@ -31,7 +31,7 @@ def main(argv):
     variants = parse_variants(settings.pop("variants", "SASRec,DisenSeqRec"))
     with tempfile.TemporaryDirectory() as checkpoints:
         settings["checkpoint_dir"] = checkpoints
-        for train, valid, model_name, overrides, config, model in variant_models(args, settings, variants):
+        for train, valid, model_name, overrides, config, model, kept in variant_models(args, settings, variants):
             trainer = Trainer(config, model)  # RecBole's own loop, no checkpoints
             synchronize(config["device"])
             start = time.perf_counter()
@@ -43,7 +43,7 @@ def main(argv):
             record = {
                 "model": model_name, "overrides": overrides, "padding_free": "forward" in vars(model),
                 "dataset": args["dataset"], "train_rows": len(train.dataset), "valid_users": len(valid.dataset),
-                "device": str(config["device"]), "threads": torch.get_num_threads(),
+                "device": str(config["device"]), "threads": torch.get_num_threads(), "keep_freed_memory": kept,
                 "train_epoch_seconds": round(trained - start, 2),
                 "valid_pass_seconds": round(time.perf_counter() - trained, 2), "environment": environment(),
             }

@@ -116,7 +116,13 @@ def main(argv):
     parser.add_argument("--batches", type=int, default=20, help="training batches to measure (default 20)")
     parser.add_argument("--out", type=Path, help="also append the JSON line to this file")
     args = parser.parse_args(argv)
-    line = json.dumps(measure(json.loads(args.run.read_text()), args.batches))
+    try:
+        record = json.loads(args.run.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{args.run}: not a readable bench run JSON ({error.__class__.__name__}): pass a file of <out>/runs/") from None
+    if not isinstance(record, dict) or not {"spec", "run_key"} <= set(record):
+        raise SystemExit(f"{args.run}: not a bench run JSON (no spec or run_key): pass a file of <out>/runs/")
+    line = json.dumps(measure(record, args.batches))
     sys.stdout.write(line + "\n")
     if args.out:
         previous = args.out.read_text() if args.out.exists() else ""

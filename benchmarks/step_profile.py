@@ -71,21 +71,21 @@ def time_steps(model, batch, learning_rate, warmup, steps):
 
 
 def variant_models(args, settings, variants):
-    """(train, valid, [(model name, overrides, config, model)]): the data split once, with the first
-    variant's settings, and each variant's model built on it, seeded, through the runner."""
+    """(train, valid, model name, overrides, config, model, whether freed memory is kept) per variant: the
+    data split once, with the first variant's settings, and each variant's model built on it, seeded,
+    through the runner; ``keep_freed_memory`` applied for the whole process, as in a run."""
     configs = [build_config(name, args["dataset"], args["config_files"], cmd_config={**settings, **overrides})
                for name, overrides in variants]
     if len({config["keep_freed_memory"] for config in configs}) > 1:
         raise SystemExit("--variants: keep_freed_memory holds for the whole process: set it for every variant")
-    if configs[0]["keep_freed_memory"] and configs[0]["device"].type == "cpu":  # process-wide, as in a run
-        allocator.keep_freed_memory()
+    kept = configs[0]["keep_freed_memory"] and configs[0]["device"].type == "cpu" and allocator.keep_freed_memory()
     _, train, valid, _, _ = build(configs[0])
     tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
     for (model_name, overrides), config in zip(variants, configs):
         init_seed(config["seed"], config["reproducibility"])
         model = build_model(config, train.dataset)
         train.generator.manual_seed(config["seed"])  # the loader shuffles with its own generator
-        yield train, valid, model_name, overrides, config, model
+        yield train, valid, model_name, overrides, config, model, bool(kept)
 
 
 @compat.quiet_recbole_warnings()
@@ -94,7 +94,7 @@ def main(argv):
     variants = parse_variants(settings.pop("variants", "SASRec,DisenSeqRec"))
     steps = int(settings.pop("steps", 5))
     warmup = int(settings.pop("warmup", 2))
-    for train, _, model_name, overrides, config, model in variant_models(args, settings, variants):
+    for train, _, model_name, overrides, config, model, kept in variant_models(args, settings, variants):
         batch = next(iter(train)).to(config["device"])
         if config["device"].type == "cuda":
             torch.cuda.reset_peak_memory_stats(config["device"])
@@ -108,7 +108,7 @@ def main(argv):
             "s_per_step_max": round(max(seconds), 4), "cpu_s_per_step_mean": round(statistics.mean(cpu), 4),
             "system_s_per_step_mean": round(statistics.mean(system), 4),
             "minor_faults_per_step_mean": round(statistics.mean(faults)),
-            "keep_freed_memory": config["keep_freed_memory"], "peak_gpu_bytes": peak,
+            "keep_freed_memory": kept, "peak_gpu_bytes": peak,
             "peak_rss_bytes_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
             "environment": environment(),
         }

@@ -7,12 +7,15 @@ batch 2048), DisenSeqRec's per-intention scores ([batch, K, n_items]) and their 
 step page-faults hundreds of MB back in, zero-filled by the kernel: on Beauty about 415,000 minor
 faults and 0.9 s of system time in a DisenSeqRec step of 2.7 s CPU time (`benchmarks/alloc_time.sh`,
 BENCHMARKS.md section 2). With no mmap and no trimming, freed blocks stay in the heap for the next
-step: the faults go, the step's CPU time drops by a third and a full run's epoch is 1.5x faster. The
+step: the faults go, the step's CPU time drops by a third and a full run's epoch is 1.5x faster
+(measured on DisenSeqRec without the seq2seq term). The
 price is memory the heap keeps: peak RSS 20-27% higher in a step's profile and 2.1x over a full Beauty
-run (3.9 GB against 1.8 GB), flat from epoch to epoch.
+run (3.8 GiB against 1.8 GiB, DisenSeqRec without the seq2seq term), flat from epoch to epoch.
 
-``mallopt`` is process-wide and stays set for the life of the process; it changes where memory comes
-from, never a computed value.
+``mallopt`` is process-wide and stays set for the life of the process (a later run in the same process
+with the setting off does not undo it); it changes where memory comes from, never a computed value.
+Threads other than the main one may still map very large requests (glibc's other arenas); a training
+step's large tensors are allocated on the main thread.
 """
 
 import ctypes
@@ -21,7 +24,7 @@ import sys
 
 M_TRIM_THRESHOLD = -1  # glibc's malloc.h: free memory at the top of the heap above this goes back to the OS
 M_MMAP_MAX = -4  # glibc's malloc.h: how many allocations may be served by mmap at once
-KEEP_UP_TO = 2**31 - 1  # bytes of free heap top kept (mallopt takes an int): all of it in practice
+NEVER = -1  # as M_TRIM_THRESHOLD: "setting M_TRIM_THRESHOLD to -1 disables trimming completely" (mallopt(3))
 
 
 def keep_freed_memory():
@@ -34,4 +37,4 @@ def keep_freed_memory():
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, KEEP_UP_TO) == 1
+    return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, NEVER) == 1

@@ -122,8 +122,11 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     logger = getLogger()
     logger.info(sys.argv)
     logger.info(config)
-    if config["keep_freed_memory"] and config["device"].type == "cpu" and allocator.keep_freed_memory():
-        logger.info("keep_freed_memory: glibc keeps freed memory in this process (no mmap, no trimming)")
+    if config["keep_freed_memory"] and config["device"].type == "cpu":
+        if allocator.keep_freed_memory():
+            logger.info("keep_freed_memory: glibc keeps freed memory in this process (no mmap, no trimming)")
+        else:
+            logger.info("keep_freed_memory: not available here (it needs glibc's mallopt): the default allocator stays")
     full_dataset, train_data, valid_data, test_data, net = build(config, logger)
     data_fingerprint = checkpoint.fingerprint(full_dataset, config)
     del full_dataset  # RecBole's full augmented dataset is not kept: only its splits are needed from here on.

@@ -8,6 +8,7 @@ TINY = {
     "gpu_id": "", "epochs": 2, "train_batch_size": 64, "eval_batch_size": 64, "hidden_size": 16,
     "inner_size": 32, "n_layers": 1, "MAX_ITEM_LIST_LENGTH": 10, "show_progress": False,
     "stopping_step": 10, "seed": 2020, "worker": 0,
+    "keep_freed_memory": False,  # the test process keeps glibc's default allocator (tests/test_allocator.py)
 }
 
 
