@@ -19,25 +19,19 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
 from recbole_disen import compat, files, protocols
-from recbole_disen.bench.plan import model_class
-from recbole_disen.runner import build, build_config
 from recbole_disen.trainer import DisenTrainer
+from trained_run import rebuilt
 
 
 @compat.quiet_recbole_warnings()
 def retest(record):
     """The record with both protocols' test results of its best checkpoint."""
-    spec = record["spec"]
-    with tempfile.TemporaryDirectory() as checkpoints:
-        config = build_config(model_class(spec["model"]), spec["dataset"], spec["config_files"] or None,
-                              {**spec["config_dict"], "checkpoint_dir": checkpoints})
-        _, train, _, test, model = build(config)
+    with rebuilt(record) as (config, train, _, test, model):
         model.load_state_dict(torch.load(record["checkpoint"], map_location="cpu", weights_only=True)["state_dict"])
         trainer = DisenTrainer(config, model.to(config["device"]))
         seen = protocols.SeenItems(train, config["device"])

@@ -19,18 +19,15 @@ One JSON line on stdout; ``--out FILE`` also appends it there.
 """
 
 import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
-from recbole_disen import checkpoint, compat, files, losses
-from recbole_disen.bench.plan import model_class
+from recbole_disen import compat, losses
 from recbole_disen.future import FUTURE_POSITION_FIELD
 from recbole_disen.model import DisenSeqRec
-from recbole_disen.runner import build, build_config
+from trained_run import emit, load_best, read_record, rebuilt
 
 
 def same_user_rows(users, valid):
@@ -57,18 +54,10 @@ def batch_terms(model, interaction):
 @compat.quiet_recbole_warnings()
 @torch.no_grad()
 def measure(record, n_batches):
-    spec = record["spec"]
-    with tempfile.TemporaryDirectory() as checkpoints:
-        config = build_config(model_class(spec["model"]), spec["dataset"], spec["config_files"] or None,
-                              {**spec["config_dict"], "checkpoint_dir": checkpoints})
-        _, train, _, _, model = build(config)
-    if not isinstance(model, DisenSeqRec) or model.s2s_mask != "loss":
-        raise SystemExit(f"{record['run_key']}: needs a DisenSeqRec run with the paper's loss-ranked mask")
-    if not record.get("checkpoint"):
-        raise SystemExit(f"{record['run_key']}: the run has no best checkpoint to measure")
-    state = checkpoint.read(record["checkpoint"])  # every field checked, no code run
-    model.load_state_dict(state["state_dict"])
-    model.eval()
+    with rebuilt(record) as (config, train, _, _, model):
+        if not isinstance(model, DisenSeqRec) or model.s2s_mask != "loss":
+            raise SystemExit(f"{record['run_key']}: needs a DisenSeqRec run with the paper's loss-ranked mask")
+        state = load_best(record, model, "measure")
     train.generator.manual_seed(config["seed"])
     sums = dict.fromkeys(("rows", "valid_rows", "rows_with_same_user", "same_user_neighbours", "pairs",
                           "pairs_changing_side", "affected_pairs", "affected_kept_with", "affected_kept_without",
@@ -116,17 +105,7 @@ def main(argv):
     parser.add_argument("--batches", type=int, default=20, help="training batches to measure (default 20)")
     parser.add_argument("--out", type=Path, help="also append the JSON line to this file")
     args = parser.parse_args(argv)
-    try:
-        record = json.loads(args.run.read_text())
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"{args.run}: not a readable bench run JSON ({error.__class__.__name__}): pass a file of <out>/runs/") from None
-    if not isinstance(record, dict) or not {"spec", "run_key"} <= set(record):
-        raise SystemExit(f"{args.run}: not a bench run JSON (no spec or run_key): pass a file of <out>/runs/")
-    line = json.dumps(measure(record, args.batches))
-    sys.stdout.write(line + "\n")
-    if args.out:
-        previous = args.out.read_text() if args.out.exists() else ""
-        files.write_text(args.out, previous + line + "\n")
+    emit(measure(read_record(args.run), args.batches), args.out)
 
 
 if __name__ == "__main__":

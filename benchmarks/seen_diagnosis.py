@@ -22,17 +22,15 @@ One JSON line on stdout; ``--out FILE`` also appends it there.
 """
 
 import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
-from recbole_disen import checkpoint, compat, files, losses, protocols
-from recbole_disen.bench.plan import model_class
+from recbole_disen import compat, losses, protocols
 from recbole_disen.model import DisenSeqRec
-from recbole_disen.runner import build, build_config
+from retest import interim_record
+from trained_run import emit, load_best, read_record, rebuilt
 
 POSITION_ROWS = 256  # rows per chunk for the per-position ranks ([rows, L, n_items] scores)
 
@@ -88,16 +86,8 @@ def score_parts(model, interaction, table):
 @compat.quiet_recbole_warnings()
 @torch.no_grad()
 def diagnose(record, split):
-    spec = record["spec"]
-    with tempfile.TemporaryDirectory() as checkpoints:
-        config = build_config(model_class(spec["model"]), spec["dataset"], spec["config_files"] or None,
-                              {**spec["config_dict"], "checkpoint_dir": checkpoints})
-        _, train, valid, test, model = build(config)
-    if not record.get("checkpoint"):
-        raise SystemExit(f"{record['run_key']}: the run has no best checkpoint to diagnose")
-    state = checkpoint.read(record["checkpoint"])  # every field checked, no code run
-    model.load_state_dict(state["state_dict"])
-    model.eval()
+    with rebuilt(record) as (config, train, valid, test, model):
+        state = load_best(record, model, "diagnose")
     disen = isinstance(model, DisenSeqRec)
     seen = protocols.SeenItems(train, config["device"])
     table = model.item_embedding.weight  # [N, H]
@@ -152,18 +142,9 @@ def main(argv):
     parser.add_argument("--split", choices=("valid", "test"), default="valid")
     parser.add_argument("--out", type=Path, help="also append the JSON line to this file")
     args = parser.parse_args(argv)
-    if args.interim:  # retest.py, beside this script, reads a running job's best checkpoint so far
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from retest import interim_record
-
-        record = interim_record(args.run)
-    else:
-        record = json.loads(args.run.read_text())
-    line = json.dumps(diagnose(record, args.split))
-    sys.stdout.write(line + "\n")
-    if args.out:
-        previous = args.out.read_text() if args.out.exists() else ""
-        files.write_text(args.out, previous + line + "\n")
+    # retest.py, beside this script, reads a running job's best checkpoint so far
+    record = interim_record(args.run) if args.interim else read_record(args.run)
+    emit(diagnose(record, args.split), args.out)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
 """Tiny data and settings that every test builds for itself (no network, no ../shared)."""
 
+import importlib
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Small model, few epochs, CPU: each end-to-end run takes seconds.
 TINY = {
@@ -60,3 +66,10 @@ def tiny_settings(tmp_path, tiny_data):
     """TINY settings pointing at the tiny dataset, writing into tmp_path."""
     data_path, _ = tiny_data
     return {**TINY, "data_path": str(data_path), "checkpoint_dir": str(tmp_path / "saved")}
+
+
+def load_benchmark(name):
+    """A script of benchmarks/ (not a package) as a module; its sibling imports resolve as when it runs."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)

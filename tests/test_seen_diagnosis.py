@@ -1,22 +1,10 @@
 """Tests for benchmarks/seen_diagnosis.py: its counts by hand on tiny tensors."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
-
-FOLDER = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def load():
-    """benchmarks/ is not a package: load the script as a module."""
-    spec = importlib.util.spec_from_file_location("seen_diagnosis", FOLDER / "seen_diagnosis.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
-diagnosis = load()
+diagnosis = load_benchmark("seen_diagnosis")
 SCORES = torch.tensor([[0.1, 0.9, 0.5, 0.7], [0.8, 0.2, 0.2, 0.6]])
 
 

@@ -1,25 +1,16 @@
 """Tests for benchmarks/synth_amazon.py: synthetic Amazon-Books-shaped ratings for the scale runs."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_benchmark
 
 N = 20_000
 
 
-def load_synth():
-    """benchmarks/ is not a package: load the script as a module."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "synth_amazon.py"
-    spec = importlib.util.spec_from_file_location("synth_amazon", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = load_synth()
+synth = load_benchmark("synth_amazon")
 
 
 @pytest.fixture(scope="module")
