@@ -7,13 +7,8 @@
 # order effect (DisenSeqRec once first and once after a padded SASRec, default allocator). One thread each.
 #
 #   DATA=../shared/data OUT=benchmarks/results/cpu-alloc bash benchmarks/alloc_time.sh
-set -eu
-DATA=$(cd "${DATA:-../shared/data}" && pwd)
-OUT=$(mkdir -p "${OUT:-benchmarks/results/cpu-alloc}" && cd "${OUT:-benchmarks/results/cpu-alloc}" && pwd)
-CONVERTED=${CONVERTED:-devdata}
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-python3 -c "import sys; from recbole_disen.prepare import ensure_user_lines_dataset as e; e(*sys.argv[1:])" \
-  "$DATA/amazon-beauty.txt" "$CONVERTED"
+: "${OUT:=benchmarks/results/cpu-alloc}" "${THREADS:=1}"
+source "$(dirname "$0")/beauty_common.sh"
 common=(--dataset=amazon-beauty "--data_path=$CONVERTED" --gpu_id= --state=ERROR --train_batch_size=2048
         --MAX_ITEM_LIST_LENGTH=50 --warmup=3 --steps=5)
 : > "$OUT/beauty.jsonl"

@@ -4,13 +4,8 @@
 # and ml-100k (long rows). Batch 2048, max length 50, 2 CPU threads, one variant after the other.
 #
 #   DATA=../shared/data OUT=benchmarks/results/cpu-padding bash benchmarks/padding_time.sh
-set -eu
-DATA=$(cd "${DATA:-../shared/data}" && pwd)
-OUT=$(mkdir -p "${OUT:-benchmarks/results/cpu-padding}" && cd "${OUT:-benchmarks/results/cpu-padding}" && pwd)
-CONVERTED=${CONVERTED:-devdata}
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
-python3 -c "import sys; from recbole_disen.prepare import ensure_user_lines_dataset as e; e(*sys.argv[1:])" \
-  "$DATA/amazon-beauty.txt" "$CONVERTED"
+: "${OUT:=benchmarks/results/cpu-padding}" "${THREADS:=2}"
+source "$(dirname "$0")/beauty_common.sh"
 variants="SASRec:padding_free=False,SASRec,DisenSeqRec:padding_free=False,DisenSeqRec"
 common=(--gpu_id= --state=ERROR --train_batch_size=2048 --eval_batch_size=2048 --MAX_ITEM_LIST_LENGTH=50 "--variants=$variants")
 python3 benchmarks/epoch_time.py --dataset=amazon-beauty "--data_path=$CONVERTED" "${common[@]}" > "$OUT/beauty.jsonl"
