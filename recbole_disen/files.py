@@ -4,6 +4,7 @@ a part of it, and a failed write leaves no temporary file behind."""
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import uuid
@@ -44,6 +45,21 @@ def write_text(path, text):
 def write_json(path, value):
     """Write ``value`` to ``path`` atomically as indented JSON."""
     write_text(path, json.dumps(value, indent=1))
+
+
+def claim_free_stem(stem, endings):
+    """The first of ``stem``, ``stem-2``, ``stem-3``, ... for which no file ``stem + ending`` exists, for
+    each of ``endings``. The file of the first ending is created (empty, exclusively) before this returns,
+    so that another process claiming the same stem at the same moment moves on to the next one."""
+    for number in itertools.count(1):
+        candidate = stem if number == 1 else f"{stem}-{number}"
+        if any(os.path.exists(candidate + ending) for ending in endings[1:]):
+            continue
+        try:
+            with open(candidate + endings[0], "xb"):
+                return candidate
+        except FileExistsError:
+            continue
 
 
 def last_checkpoint_in(folder):

@@ -14,7 +14,7 @@ from recbole.evaluator.metrics import NDCG
 from recbole.trainer import Trainer
 from recbole.utils import calculate_valid_score
 
-from recbole_disen import checkpoint
+from recbole_disen import checkpoint, files
 from recbole_disen.horizon_metrics import HorizonRecorder
 from recbole_disen.protocols import RankingLog
 
@@ -52,6 +52,7 @@ class DisenTrainer(Trainer):
         stem, extension = os.path.splitext(os.path.abspath(self.saved_model_file))
         self.saved_model_file = stem + extension
         self.last_model_file = f"{stem}-last{extension}"
+        self._names_claimed = False  # see _claim_names
         self.finished = False
         self.history = []
         self.budget_cut = False
@@ -93,10 +94,22 @@ class DisenTrainer(Trainer):
             return self._last_valid_result
         return self.best_valid_result
 
+    def _claim_names(self):
+        """Before a new run's first checkpoint: names that no file in the folder has yet. RecBole names
+        checkpoints by the second, so runs started in the same second into one folder (or a file already
+        there) would otherwise be overwritten; the run then takes the same name plus '-2', '-3', ..."""
+        if self._names_claimed:
+            return
+        stem, extension = os.path.splitext(self.saved_model_file)
+        stem = files.claim_free_stem(stem, [f"-last{extension}", extension])
+        self.saved_model_file, self.last_model_file = stem + extension, f"{stem}-last{extension}"
+        self._names_claimed = True
+
     def _save_checkpoint(self, epoch, verbose=True, **kwargs):
         if not self.config["single_spec"] and self.config["local_rank"] != 0:
             return
         self.best_epoch = epoch
+        self._claim_names()
         checkpoint.save_atomic(self._state(epoch, checkpoint.BEST), kwargs.pop("saved_model_file", self.saved_model_file))
         if verbose:
             self.logger.info(f"Saving current: {self.saved_model_file}")
@@ -115,6 +128,7 @@ class DisenTrainer(Trainer):
         self.history = list(state["history"])
         self.saved_model_file = checkpoint.best_checkpoint_of(resume_file)
         self.last_model_file = resume_file
+        self._names_claimed = True  # the resumed run's own files, replaced as it goes on
         torch.set_rng_state(state["rng"]["torch"])
         if torch.cuda.is_available() and state["rng"]["cuda"]:
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -199,6 +213,7 @@ class DisenTrainer(Trainer):
     def _end_epoch(self, epoch_idx):
         self.history[-1]["wall_seconds"] = time.time() - self._started
         if self.config["single_spec"] or self.config["local_rank"] == 0:
+            self._claim_names()
             checkpoint.save_atomic(self._state(epoch_idx, checkpoint.LAST), self.last_model_file)
 
     def _full_sort_batch_eval(self, batched_data):

@@ -3,6 +3,7 @@ block in trainer.py) and the behaviour that mapping promises."""
 
 import hashlib
 import inspect
+from pathlib import Path
 
 import pytest
 import recbole
@@ -74,3 +75,27 @@ def test_no_per_user_ndcg_at_10_is_recorded_when_the_lists_are_shorter(tiny_sett
     ndcg = full["test_user_ndcg@10"]
     assert len(ndcg) == len(full["test_user_ids"]) > 0
     assert sum(ndcg) / len(ndcg) == pytest.approx(full["test_result"]["ndcg@10"], abs=1e-4)
+
+
+def test_runs_named_in_the_same_second_do_not_overwrite_each_others_checkpoints(tiny_settings, monkeypatch):
+    import recbole.trainer.trainer as recbole_trainer
+
+    from recbole_disen import checkpoint
+
+    monkeypatch.setattr(recbole_trainer, "get_local_time", lambda: "Dec-01-2026_12-00-00")  # one second for all
+    folder = tiny_settings["checkpoint_dir"]
+    first = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1})
+    second = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1, "learning_rate": 0.01})
+    assert first["checkpoint"] == f"{folder}/SASRec-Dec-01-2026_12-00-00.pth"
+    assert second["checkpoint"] == f"{folder}/SASRec-Dec-01-2026_12-00-00-2.pth"
+    assert second["last_checkpoint"] == f"{folder}/SASRec-Dec-01-2026_12-00-00-2-last.pth"
+    # each file still holds its own run: the two learning rates' weights differ
+    weights = [checkpoint.read(result["checkpoint"])["state_dict"]["item_embedding.weight"] for result in (first, second)]
+    assert not (weights[0] == weights[1]).all()
+    assert checkpoint.read(first["last_checkpoint"])["config"]["learning_rate"] == 0.001
+    # a file someone left under the next free name's '-last' partner moves the third run on to '-4'
+    theirs = Path(folder, "SASRec-Dec-01-2026_12-00-00-3-last.pth")
+    theirs.write_bytes(b"mine")
+    third = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1})
+    assert third["checkpoint"] == f"{folder}/SASRec-Dec-01-2026_12-00-00-4.pth"
+    assert theirs.read_bytes() == b"mine" and not Path(folder, "SASRec-Dec-01-2026_12-00-00-3.pth").exists()
