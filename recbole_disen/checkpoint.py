@@ -75,8 +75,10 @@ def read(path):
         state = load(path, "cpu")
         check_state(state)
         return state
-    except OSError as error:
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as error:
         reason = error.strerror or one_line(error)
+    except OSError as error:  # torch reading a cut-short archive can fail with EINVAL on a seek
+        reason = f"the file is damaged or cut short ({error.strerror or one_line(error)})"
     except pickle.UnpicklingError:
         reason = "it holds something other than tensors and plain data; it was refused unread and none of it ran"
     except EOFError:
@@ -86,7 +88,10 @@ def read(path):
     except (ValueError, LookupError, TypeError, AttributeError):  # LookupError: corrupt pickles (Index, Key)
         reason = "it is not a recbole_disen checkpoint"
     except RuntimeError as error:
-        reason = one_line(error)
+        text = one_line(error)
+        if text.startswith("PytorchStreamReader failed"):  # torch's message for a broken zip archive
+            text = f"the file is damaged or cut short ({text.split('. ', 1)[0]})"
+        reason = text
     raise UserError(f"cannot load checkpoint {path}: {reason}")
 
 

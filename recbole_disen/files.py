@@ -10,6 +10,8 @@ import os
 import uuid
 from pathlib import Path
 
+from recbole_disen.errors import UserError, one_line
+
 
 @contextlib.contextmanager
 def atomic_open(path, text=False):
@@ -45,6 +47,20 @@ def write_text(path, text):
 def write_json(path, value):
     """Write ``value`` to ``path`` atomically as indented JSON."""
     write_text(path, json.dumps(value, indent=1))
+
+
+def make_folder(folder, what):
+    """Create ``folder`` and its parents if missing, before the work whose output goes there: one
+    UserError line naming ``what`` (the setting or option) when that is not possible."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next(path for path in (folder, *folder.parents) if path.exists() and not path.is_dir())
+        raise UserError(f"{what} {folder}: {blocking} is a file, not a folder; choose another place") from None
+    except OSError as error:
+        raise UserError(f"{what} {folder}: the folder cannot be created ({error.strerror or one_line(error)}); "
+                        "choose another place") from None
 
 
 def claim_free_stem(stem, endings):

@@ -113,3 +113,14 @@ def test_the_best_checkpoint_tested_after_a_resume_runs_no_code(trained, tmp_pat
     if refused:
         assert one_error_line(capsys).startswith(f"error: cannot load checkpoint {saved / 'DisenSeqRec-x.pth'}: ")
     assert not marker.exists()
+
+
+def test_a_checkpoint_cut_short_is_named_as_such(trained, tmp_path, capsys):
+    result, _ = trained
+    data = open(result["checkpoint"], "rb").read()
+    path = tmp_path / "cut.pth"
+    for length in (0, 10, 100, 5000, len(data) // 2, len(data) - 1):  # 5000: torch's seek fails with EINVAL
+        path.write_bytes(data[:length])
+        assert cli.main(["recommend", str(path), "--users", "u1"]) == 2
+        line = one_error_line(capsys)
+        assert line.startswith(f"error: cannot load checkpoint {path}: the file is ") and "cut short" in line

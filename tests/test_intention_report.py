@@ -130,6 +130,21 @@ def test_an_existing_file_that_is_not_a_png_is_left_alone(disen, tmp_path, capsy
         assert image.size == (750, 160)  # 15 in x 3.2 in at 50 dpi
 
 
+def test_a_picture_that_cannot_be_written_fails_before_the_work(disen, tmp_path, capsys, monkeypatch):
+    (tmp_path / "notes.txt").write_text("my notes")
+    monkeypatch.setattr(intention_report.recommend, "load_model", lambda *args: pytest.fail("the work started"))
+    for out, message in [(tmp_path / "notes.txt" / "x.png", f"{tmp_path / 'notes.txt'} is a file, not a folder"),
+                         ("/proc/no-such-folder/x.png", "/proc/no-such-folder: the folder cannot be created")]:
+        assert cli.main(["intentions", disen, "--summary", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: --out ") and message in err
+    assert (tmp_path / "notes.txt").read_text() == "my notes"
+    new = tmp_path / "pictures" / "of" / "u1.png"  # a folder that does not exist yet is made
+    monkeypatch.undo()
+    assert cli.main(["intentions", disen, "--user", "u1", "--out", str(new), "--dpi", "20"]) == 0
+    assert new.read_bytes().startswith(intention_report.PNG_SIGNATURE)
+
+
 def test_a_sasrec_checkpoint_has_no_intentions(tmp_path, capsys):
     result, _ = train("SASRec", tmp_path)
     capsys.readouterr()  # training's own output
