@@ -56,7 +56,7 @@ def make_folder(folder, what):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        blocking = next(path for path in (folder, *folder.parents) if path.exists() and not path.is_dir())
+        blocking = next((path for path in (folder, *folder.parents) if path.exists() and not path.is_dir()), folder)
         raise UserError(f"{what} {folder}: {blocking} is a file, not a folder; choose another place") from None
     except OSError as error:
         raise UserError(f"{what} {folder}: the folder cannot be created ({error.strerror or one_line(error)}); "
