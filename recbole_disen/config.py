@@ -17,6 +17,7 @@ import importlib.util
 import os
 import pkgutil
 import re
+import tempfile
 from importlib import resources
 
 import recbole
@@ -28,6 +29,9 @@ from recbole.utils import EvaluatorType, InputType, ModelType
 from recbole.utils import get_model as recbole_get_model
 
 from recbole_disen import compat, horizon
+from recbole_disen.config_rules import (
+    DISEN_RULES, OVERALL_RULES, RECBOLE_RULES, TYPED_BY_RULE, eval_args_problem, is_type,
+)
 from recbole_disen.errors import UserError, one_line
 from recbole_disen.literal import literal
 
@@ -187,33 +191,9 @@ def yaml_loader():
     return SafeRecBoleLoader
 
 
-def is_type(value, default):
-    """Whether ``value`` has the type RecBole expects for a setting whose default is ``default``."""
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, str):  # RecBole reads numbers given for strings (gpu_id=0) with str()
-        return isinstance(value, (str, int)) and not isinstance(value, bool)
-    if isinstance(default, dict):
-        return isinstance(value, dict)
-    if isinstance(default, list):  # RecBole takes one value for a list (metrics: NDCG, topk: 10)
-        items = value if isinstance(value, (list, tuple)) else [value]
-        return all(
-            isinstance(item, (str, int, float)) and not isinstance(item, bool) and (not default or is_type(item, default[0]))
-            for item in items
-        )
-    return True
-
-
-def _is_int(value, low):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
 def _folder_problem(path):
-    """Why ``path`` cannot be a folder to write into (it or a parent is a file), or None."""
+    """Why ``path`` cannot be a folder to write into (it or a parent is a file, or no folder can be made
+    where it would go), or None. Nothing is left behind: the folder that tells is made and removed."""
     if not isinstance(path, str) or not path:
         return "it must be a folder path"
     current = os.path.abspath(path)
@@ -221,63 +201,16 @@ def _folder_problem(path):
         current = os.path.dirname(current)
     if not os.path.isdir(current):
         return f"{current} is a file, not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".recbole-disen-write-check-", dir=current))
+    except OSError as error:
+        return f"no folder can be made in {current} ({error.strerror})"
     return None
 
-
-# RecBole's settings, for every model that has them: (check, what a valid value is).
-RECBOLE_RULES = {
-    "MAX_ITEM_LIST_LENGTH": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "hidden_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "inner_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "n_layers": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "train_batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "eval_batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "epochs": (lambda v: _is_int(v, 0), "an integer >= 0"),
-    "learning_rate": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "weight_decay": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
-    "hidden_dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
-    "attn_dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
-    "dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
-    # KD_DAGFM eval()s its teacher's name: only RecBole's two teacher networks are accepted.
-    "teacher": (lambda v: v in ("CrossNet", "CIN"), "'CrossNet' or 'CIN'"),
-}
 
 # RecBole loads a pickled dataset or dataloaders from these paths (and so runs any code they hold).
 PICKLE_SETTINGS = {"save_dataset": False, "save_dataloaders": False, "dataset_save_path": None,
                    "dataloaders_save_path": None}
-
-
-# DisenSeqRec's settings: (check, what a valid value is).
-DISEN_RULES = {
-    "n_intents": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "lambda": (lambda v: is_type(v, 0.0) and 0 < v <= 1, "a number in (0, 1]"),
-    "s2s_weight": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
-    "s2s_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "intent_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "aggregation": (lambda v: v in ("max", "logsumexp"), "'max' or 'logsumexp'"),
-    "s2s_mask": (lambda v: v in ("loss", "mass"), "'loss' or 'mass'"),
-    "score_last": (lambda v: isinstance(v, bool), "True or False"),
-    "causal": (lambda v: isinstance(v, bool), "True or False"),
-    "s2s_projection": (lambda v: isinstance(v, bool), "True or False"),
-    "s2s_symmetric": (lambda v: isinstance(v, bool), "True or False"),
-    "share_bias": (lambda v: isinstance(v, bool), "True or False"),
-    "s2s_same_user_negatives": (lambda v: isinstance(v, bool), "True or False"),
-    "s2s_warmup_steps": (lambda v: is_type(v, 0) and v >= 0, "an integer >= 0"),
-    "future_max_len": (lambda v: v is None or (is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
-    "n_heads": (lambda v: is_type(v, 0) and v >= 1, "an integer >= 1"),
-    "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
-    "initializer_range": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "layer_norm_eps": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "hidden_act": (lambda v: v in ("gelu", "relu", "swish", "tanh", "sigmoid"), "one of gelu, relu, swish, tanh, sigmoid"),
-}
-
-# Settings of this package for every model: (check, what a valid value is).
-OVERALL_RULES = {
-    "eval_exclude_seen": (lambda v: isinstance(v, bool), "True or False"),
-    "padding_free": (lambda v: isinstance(v, bool), "True or False"),
-    "drop_duplicate_rows": (lambda v: isinstance(v, bool), "True or False"),
-    "keep_freed_memory": (lambda v: isinstance(v, bool), "True or False"),
-}
 
 
 def _check_files(settings, model, dataset):
@@ -302,6 +235,31 @@ def _check_files(settings, model, dataset):
                 f"{path} is a pickled dataset that RecBole would load, and loading a pickle can run code: "
                 "move it out of checkpoint_dir (or choose another --checkpoint_dir)"
             )
+
+
+def _read_config_file(path, loader):
+    """The settings of one ``--config_files`` yaml: a mapping of names to plain values (an empty file has none)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = yaml.load(f.read(), Loader=loader)
+    except yaml.constructor.ConstructorError as error:
+        raise UserError(
+            f"config file {path} holds a YAML tag that is not plain data ({one_line(error)}); "
+            "config files are read as data and never run: use plain values"
+        ) from None
+    except yaml.YAMLError as error:
+        raise UserError(f"config file {path} is not valid YAML: {one_line(error)}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config file {path} is not UTF-8 text: convert it") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise UserError(f"config file {path} holds a {type(content).__name__} at its top level: "
+                        "write one 'setting: value' line per setting")
+    names = [name for name in content if not isinstance(name, str)]
+    if names:
+        raise UserError(f"config file {path}: {names[0]!r} is not a setting name: write one 'setting: value' line per setting")
+    return content
 
 
 class DisenConfig(Config):
@@ -329,15 +287,15 @@ class DisenConfig(Config):
         return {key: literal(value) if isinstance(value, str) else value for key, value in config_dict.items()}
 
     def _load_config_files(self, file_list):
-        try:
-            return super()._load_config_files(file_list)
-        except yaml.constructor.ConstructorError as error:
-            raise UserError(
-                f"a config file holds a YAML tag that is not plain data ({' '.join(str(error).split())}); "
-                "config files are read as data and never run: use plain values"
-            ) from None
-        except yaml.YAMLError as error:
-            raise UserError(f"a config file is not valid YAML: {one_line(error)}") from None
+        """RecBole's merge of the files, each read with the safe loader; ``_file_of`` records the file each
+        setting comes from, and every problem names its file."""
+        self._file_of = {}
+        settings = {}
+        for path in file_list or []:
+            content = _read_config_file(path, self.yaml_loader)
+            settings.update(content)
+            self._file_of.update(dict.fromkeys(content, path))
+        return settings
 
     def _load_cmd_line(self):
         return self._convert_config_dict(self._cmd_args)
@@ -361,38 +319,54 @@ class DisenConfig(Config):
                 self._update_internal_config_dict(path)
         self._validate(model)
 
+    def _from_file(self, key):
+        """' (in FILE)' when the value this run takes for ``key`` comes from a config file, else ''."""
+        overridden = key in self.variable_config_dict or key in self.cmd_config_dict
+        return "" if overridden or key not in self._file_of else f" (in {self._file_of[key]})"
+
     def _validate(self, model):
         """Unknown names, wrong types and out-of-range values, before RecBole acts on any of them."""
         user = self.external_config_dict
         known = known_keys()
-        # Settings named for this run (a config file may serve several models) that the model cannot read.
+        owner = "other RecBole models have it" if model in PLUGIN_MODELS else f"{', '.join(PLUGIN_MODELS)} has it"
+        # Settings named for this run that the model cannot read. A config file may serve several models,
+        # as RecBole's users share them: its settings for other models are left to them, and said.
         for key in foreign_keys(model, {**self.variable_config_dict, **self.cmd_config_dict}):
-            owner = "other RecBole models have it" if model in PLUGIN_MODELS else f"{', '.join(PLUGIN_MODELS)} has it"
             raise UserError(f"setting '{key}' is not one of {model}'s ({owner}, {model} would ignore it); "
                             "remove it (in the bench: --set MODEL:KEY=VALUE sets it for one model)")
+        self.ignored_settings = [
+            f"{self._file_of[key]}: setting '{key}' is not one of {model}'s ({owner}): {model} ignores it"
+            for key in foreign_keys(model, self.file_config_dict)
+        ]
         for key in user:
             if key not in known:
                 hint = difflib.get_close_matches(key, known, n=1)
                 did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise UserError(f"unknown setting '{key}'{did_you_mean}; see properties/model/DisenSeqRec.yaml and RecBole's docs for the settings")
+                raise UserError(f"unknown setting '{key}'{self._from_file(key)}{did_you_mean}; "
+                                "see properties/model/DisenSeqRec.yaml and RecBole's docs for the settings")
         merged = {**self.internal_config_dict, **user}
         for key, value in user.items():
             default = self.internal_config_dict.get(key)
-            if default is not None and value is not None and not is_type(value, default):
-                raise UserError(f"setting '{key}' must be of type {type(default).__name__} like its default {default!r}, got {value!r}")
+            if default is not None and value is not None and key not in TYPED_BY_RULE and not is_type(value, default):
+                raise UserError(f"setting '{key}'{self._from_file(key)} must be of type {type(default).__name__} "
+                                f"like its default {default!r}, got {value!r}")
         rules = [(key, rule) for key, rule in RECBOLE_RULES.items() if merged.get(key) is not None or key in user]
         rules += OVERALL_RULES.items()
         if model == "DisenSeqRec":
             rules += DISEN_RULES.items()
         for key, (check, expected) in rules:
             if not check(merged.get(key)):
-                raise UserError(f"setting '{key}' must be {expected}, got {merged.get(key)!r}")
+                raise UserError(f"setting '{key}'{self._from_file(key)} must be {expected}, got {merged.get(key)!r}")
         if model == "DisenSeqRec" and merged.get("s2s_mask") == "mass" and merged.get("n_intents") == 1:
             raise UserError(
                 "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "
                 "so nothing is masked (use s2s_mask 'loss')"
             )
-        horizon.check_settings(model, merged)
+        horizon.check_settings(model, merged)  # first: the horizon's own eval_args, said in its terms
+        problem = eval_args_problem(merged["eval_args"], merged.get("MODEL_TYPE") == ModelType.SEQUENTIAL,
+                                    pre_split=bool(merged.get("benchmark_filename")))
+        if problem:
+            raise UserError(f"eval_args{self._from_file('eval_args')}: {problem}")
         if merged.get("loss_type") not in (None, "CE"):
             raise UserError(
                 f"loss_type {merged['loss_type']!r} is not supported: this runner trains every model with CE over "

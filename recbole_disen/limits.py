@@ -32,25 +32,53 @@ def available_bytes(device):
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def _held_out_per_user(config):
+    """The sequence rows of each user that are not training rows: its validation and test rows."""
+    if config["horizon"]:
+        return 2 * config["horizon"]
+    return {"valid_and_test": 2, "valid_only": 1, "test_only": 1}.get(config["eval_args"]["split"].get("LS"), 0)
+
+
+def _largest_batch(config, rows, users):
+    """(setting, rows, note) of the larger of the run's batches. A batch holds at most the rows of its
+    split: the training rows for train_batch_size, and with leave-one-out or the horizon (one row a user
+    per split) the users for eval_batch_size; ``rows`` bounds both otherwise."""
+    held = _held_out_per_user(config) if users else 0
+    limits = {"train_batch_size": (rows - held * users, "the training rows"),
+              "eval_batch_size": (users if held else rows, "the rows of a validation or test split")}
+    key = max(limits, key=lambda setting: min(config[setting], limits[setting][0]))
+    limit, what = limits[key]
+    return key, min(config[key], limit), f" (all {what})" if config[key] > limit else ""
+
+
+def _driver(factors):
+    """The setting of the largest factor of a product: the one whose value makes the part large."""
+    return max(factors, key=factors.get)
+
+
 def estimates(config, dataset):
     """[Need] for the run's largest tensors, from the settings and the loaded (not yet augmented) data."""
     max_len = config["MAX_ITEM_LIST_LENGTH"]
-    batch_key = max(("train_batch_size", "eval_batch_size"), key=lambda key: config[key])
-    batch = config[batch_key]
+    feat = dataset.inter_feat
+    sequential = config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not config["benchmark_filename"]
+    users = feat[dataset.uid_field].nunique() if sequential else 0
+    rows = len(feat) - users  # a sequential model's: one per interaction after a user's first; else interactions
+    batch_key, batch, note = _largest_batch(config, rows, users)
     needs = []
-    if config["MODEL_TYPE"] == ModelType.SEQUENTIAL and not config["benchmark_filename"]:
-        feat = dataset.inter_feat
+    if sequential:
         fields = len(feat.columns) - 1  # every loaded field but the user becomes a list
-        rows = len(feat) - feat[dataset.uid_field].nunique()  # one row per interaction after a user's first
         # RecBole's data_augmentation fills a [rows, L] tensor per field, padding included.
         needs.append(Need("MAX_ITEM_LIST_LENGTH", rows * max_len * fields * BYTES, 0,
                           f"sequence rows: {rows} rows x {max_len} x {fields} fields x {BYTES} bytes"))
         if config["n_heads"]:
-            needs.append(Need("MAX_ITEM_LIST_LENGTH", 0, batch * config["n_heads"] * max_len**2 * FLOAT,
-                              f"attention: {batch} rows x {config['n_heads']} heads x {max_len}^2 x {FLOAT} bytes"))
+            heads = config["n_heads"]
+            setting = _driver({batch_key: batch, "n_heads": heads, "MAX_ITEM_LIST_LENGTH": max_len**2})
+            needs.append(Need(setting, 0, batch * heads * max_len**2 * FLOAT,
+                              f"attention: {batch} rows{note} x {heads} heads x {max_len}^2 x {FLOAT} bytes"))
     intents = config["n_intents"] or 1
-    needs.append(Need("n_intents" if config["n_intents"] else batch_key, 0, batch * intents * dataset.item_num * FLOAT,
-                      f"item scores: {batch} rows x {intents} intentions x {dataset.item_num} items x {FLOAT} bytes"))
+    setting = _driver({batch_key: batch, "n_intents": intents}) if config["n_intents"] else batch_key
+    needs.append(Need(setting, 0, batch * intents * dataset.item_num * FLOAT,
+                      f"item scores: {batch} rows{note} x {intents} intentions x {dataset.item_num} items x {FLOAT} bytes"))
     return needs
 
 

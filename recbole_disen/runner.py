@@ -84,9 +84,9 @@ def build(config, logger=None):
         logger.info(dataset)
     try:
         train_data, valid_data, test_data = data_preparation(config, dataset)
-    except ValueError as error:  # RecBole's own checks of eval_args (order, split), as a traceback otherwise
-        raise UserError(f"cannot split {config['dataset']} with eval_args {config['eval_args']}: "
-                        f"{one_line(error)}; fix eval_args") from None
+    except ValueError as error:  # eval_args is checked with the settings: what RecBole refuses here is another one
+        raise UserError(f"RecBole cannot build the training, validation and test data of {config['dataset']}: "
+                        f"{one_line(error)}; fix the setting it names") from None
     if issubclass(get_model(config["model"]), DisenSeqRec):  # its seq2seq loss finds each training row's future by a tag
         future.tag_training_rows(train_data.dataset)
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
@@ -122,6 +122,8 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     logger = getLogger()
     logger.info(sys.argv)
     logger.info(config)
+    for line in config.ignored_settings:
+        logger.warning(line)
     if config["keep_freed_memory"] and config["device"].type == "cpu":
         if allocator.keep_freed_memory():
             logger.info("keep_freed_memory: glibc keeps freed memory in this process (no mmap, no trimming)")

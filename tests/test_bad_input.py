@@ -1,10 +1,12 @@
 """Each bad input: one clear line on stderr, exit status 2, no traceback, nothing written."""
 
+import os
 import pickle
 
 import pytest
 
 from recbole_disen import cli
+from recbole_disen.errors import UserError
 from recbole_disen.runner import run
 from conftest import tiny_sequences, write_inter
 
@@ -150,6 +152,30 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     ("--hidden_act=foo", "'hidden_act' must be one of gelu, relu, swish, tanh, sigmoid, got 'foo'"),
     ("--drop_duplicate_rows=None", "'drop_duplicate_rows' must be True or False, got None"),
     ("--horizon=3 --valid_metric=horizon_ndcg@10 --MAX_ITEM_LIST_LENGTH=2", "horizon 3 is longer than MAX_ITEM_LIST_LENGTH 2"),
+    # numpy refuses these seeds, with a traceback, after the config is built
+    ("--seed=-1", "setting 'seed' must be an integer in [0, 4294967295] (numpy's range of seeds), got -1"),
+    ("--seed=99999999999", "setting 'seed' must be an integer in [0, 4294967295]"),
+    # RecBole calls clip_grad_norm_(params, **clip_grad_norm) in the first training step
+    ("--clip_grad_norm=5", "'clip_grad_norm' must be None (no clipping) or a dict of torch's clip_grad_norm_ "
+                           "arguments such as {'max_norm': 5, 'norm_type': 2}, got 5"),
+    ("--clip_grad_norm={'max_norm':-1}", "'clip_grad_norm' must be None (no clipping) or a dict"),
+    # RecBole treats a negative stopping_step as 0 and a negative eval_step as 0 (no validation)
+    ("--stopping_step=-1", "'stopping_step' must be an integer >= 0, the validations without improvement"),
+    ("--eval_step=-1", "'eval_step' must be an integer >= 0, the epochs between validations (0: no validation"),
+    ("--gpu_id=first", "'gpu_id' must be '' for the CPU, or GPU ids separated by commas such as 0 or 0,1, got 'first'"),
+    ("--gpu_id=0,x", "'gpu_id' must be '' for the CPU, or GPU ids separated by commas"),
+    # RecBole drops the first with a warning (no filter) and blames the data for the second
+    ("--user_inter_num_interval=garbage", "'user_inter_num_interval' must be None or intervals such as '[5,inf)'"),
+    ("--user_inter_num_interval=[x,5)", "'user_inter_num_interval' must be None or intervals such as '[5,inf)'"),
+    ("--item_inter_num_interval=[5,1]", "'item_inter_num_interval' must be None or intervals"),
+    # RecBole's DataLoader refuses it, in words of its own (num_workers), while splitting the data
+    ("--worker=-1", "setting 'worker' must be an integer >= 0"),
+    ("--eval_args={'split':{'XX':1},'order':'TO'}", "eval_args: split 'XX' is not a method RecBole has: use {'LS': "),
+    ("--eval_args={'split':{'XX':1}}", "eval_args: split 'XX' is not a method RecBole has"),
+    ("--eval_args={'split':{'LS':'valid_and_test'}}",
+     "eval_args: order 'RO' (RecBole's own for an eval_args that leaves order out) cannot be used"),
+    ("--eval_args={'split':{'RS':[0.8,0.2]},'order':'TO'}", "eval_args: split RS must be 3 ratios >= 0"),
+    ("--eval_args={'split':{'LS':'valid_and_test'},'order':'TO','mode':'uni'}", "eval_args: mode must be 'full'"),
 ])
 def test_out_of_range_settings_stop_before_any_work(tmp_path, capsys, tiny_data, setting, message):
     assert message in run_cli(tmp_path, capsys, "tiny", *setting.split())
@@ -186,4 +212,58 @@ def test_eval_args_recbole_cannot_split_by(tmp_path, capsys):
     write_inter(tmp_path / "data", "good", tiny_sequences())
     err = run_cli(tmp_path, capsys, "good",
                   "--eval_args={'split': {'LS': 'valid_and_test'}, 'order': 'RO', 'mode': 'full'}")
-    assert err.startswith("error: cannot split good with eval_args") and "'RO'" in err and err.rstrip().endswith("fix eval_args")
+    assert err == ("error: eval_args: order 'RO' cannot be used: a sequential model orders each user's items by "
+                   "time, so give 'order': 'TO' in eval_args\n")
+
+
+def test_a_checkpoint_dir_where_no_folder_can_be_made(tmp_path, capsys, tiny_data):
+    if not os.path.isdir("/proc"):
+        pytest.skip("needs Linux's /proc, where no folder can be made")
+    err = run_cli(tmp_path, capsys, "tiny", "--checkpoint_dir=/proc/recbole-disen-nope")
+    assert err == ("error: checkpoint_dir '/proc/recbole-disen-nope' cannot hold checkpoints: no folder can be made "
+                   "in /proc (No such file or directory); choose another --checkpoint_dir\n")
+
+
+def test_the_checkpoint_dir_check_leaves_nothing_behind(tmp_path, tiny_settings):
+    from recbole_disen.config import DisenConfig
+
+    (tmp_path / "saved").mkdir()
+    DisenConfig("DisenSeqRec", "tiny", config_dict=tiny_settings)
+    DisenConfig("DisenSeqRec", "tiny", config_dict={**tiny_settings, "checkpoint_dir": str(tmp_path / "new" / "sub")})
+    assert os.listdir(tmp_path / "saved") == [] and not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- n_intents: 4\n", "holds a list at its top level: write one 'setting: value' line per setting"),
+    ("just words\n", "holds a str at its top level"),
+    ("1: 2\n", "1 is not a setting name"),
+    ("n_intens: 4\n", "unknown setting 'n_intens' (in {path}) (did you mean 'n_intents'?)"),
+    ("hidden_size: 0\n", "setting 'hidden_size' (in {path}) must be an integer >= 1, got 0"),
+])
+def test_a_config_file_that_is_not_settings_is_named(tmp_path, capsys, tiny_data, text, message):
+    path = tmp_path / "settings.yaml"
+    path.write_text(text)
+    err = run_cli(tmp_path, capsys, "tiny", f"--config_files={path}")
+    assert message.format(path=path) in err and (str(path) in err)
+
+
+def test_the_memory_check_counts_the_rows_a_batch_can_hold(tiny_settings, monkeypatch):
+    from recbole.data import data_preparation
+
+    from recbole_disen import limits
+    from recbole_disen.runner import build_config, build_dataset
+
+    settings = {**tiny_settings, "train_batch_size": 10**10, "eval_batch_size": 10**10, "MAX_ITEM_LIST_LENGTH": 5}
+    config = build_config("DisenSeqRec", "tiny", config_dict=settings)
+    dataset = build_dataset(config)  # passes: 10**10 rows of item scores would need 3 TB
+    scores = limits.estimates(config, dataset)[-1]
+    monkeypatch.setattr(limits, "available_bytes", lambda device: 1000)
+    with pytest.raises(UserError) as refused:
+        limits.check(config, dataset)
+    assert str(refused.value).startswith("train_batch_size 10000000000 cannot fit: the run needs at least")
+    assert str(refused.value).endswith("lower train_batch_size")
+    train_data, valid_data, _ = data_preparation(config, dataset)  # RecBole's split, as the run makes it
+    train_rows = len(train_data.dataset)
+    assert len(valid_data.dataset) < train_rows  # the larger batch is a training batch, of every training row
+    assert scores.setting == "train_batch_size"
+    assert scores.what == f"item scores: {train_rows} rows (all the training rows) x 2 intentions x 41 items x 4 bytes"

@@ -168,13 +168,16 @@ def test_settings_the_model_cannot_use_are_one_line(tiny_settings, capsys):
     assert code == 2 and err.startswith("error: cannot build model SASRec with these settings") and err.count("\n") == 1
 
 
-def test_a_run_logs_plain_numbers_and_no_recbole_warnings(tiny_settings, caplog, recwarn):
+def test_a_run_logs_plain_numbers_and_no_recbole_warnings(tiny_settings, caplog, recwarn, tmp_path):
     import logging
 
     caplog.set_level(logging.INFO)
-    result = run("DisenSeqRec", "tiny", config_dict={**tiny_settings, "epochs": 1})
+    shared = tmp_path / "shared.yaml"
+    shared.write_text("dropout_prob: 0.2\n")  # Caser's (and others'): left to them, and said in the log
+    result = run("DisenSeqRec", "tiny", [str(shared)], config_dict={**tiny_settings, "epochs": 1})
     assert result["test_result"]["ndcg@10"] > 0
     assert "np.float64" not in caplog.text and "test result" in caplog.text
+    assert f"{shared}: setting 'dropout_prob' is not one of DisenSeqRec's" in caplog.text
     assert not [w for w in recwarn if "GradScaler" in str(w.message) or "not writable" in str(w.message)]
 
 
@@ -188,9 +191,13 @@ def test_a_config_file_may_hold_settings_of_several_models(tiny_settings, tmp_pa
     from recbole_disen.config import DisenConfig
 
     shared = tmp_path / "shared.yaml"
-    shared.write_text("n_intents: 4\nhidden_size: 16\n")  # DisenSeqRec's and everyone's
+    shared.write_text("n_intents: 4\nhidden_size: 16\ndropout_prob: 0.2\n")  # DisenSeqRec's, everyone's, Caser's...
     config = DisenConfig(model="SASRec", dataset="tiny", config_file_list=[str(shared)],
                          config_dict=settings_of("SASRec", tiny_settings))
     assert config["hidden_size"] == 16
+    assert config.ignored_settings == [f"{shared}: setting 'n_intents' is not one of SASRec's (DisenSeqRec has it): SASRec ignores it"]
+    config = DisenConfig(model="DisenSeqRec", dataset="tiny", config_file_list=[str(shared)], config_dict=tiny_settings)
+    assert config["n_intents"] == 4 and config.ignored_settings == [
+        f"{shared}: setting 'dropout_prob' is not one of DisenSeqRec's (other RecBole models have it): DisenSeqRec ignores it"]
     with pytest.raises(UserError, match="setting 'n_intents' is not one of SASRec's"):
         DisenConfig(model="SASRec", dataset="tiny", config_dict={**settings_of("SASRec", tiny_settings), "n_intents": 4})

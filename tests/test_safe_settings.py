@@ -86,3 +86,61 @@ def test_python_tags_in_a_yaml_file_do_not_run(tmp_path, tiny_settings, capsys, 
     assert cli.main(argv) == 2
     assert "holds a YAML tag that is not plain data" in one_error_line(capsys)
     assert not marker.exists() and not (tmp_path / "saved").exists()
+
+
+@pytest.mark.parametrize("value, legal", [
+    ("[5,inf)", True), ("(0,10];[20,inf)", True), ([5, 100], True), ((1, 2), True), (None, True),
+    ("garbage", False), ("[x,5)", False), ("[5,1]", False), ("[1,2,3]", False), (5, False), ("", False), ("[1,2);", False),
+])
+def test_intervals_are_refused_where_recbole_would_drop_or_fail(value, legal):
+    """RecBole's own parser: a value it reads with no warning and without raising is accepted, and only such a one."""
+    from unittest import mock
+
+    from recbole.data.dataset import Dataset
+
+    from recbole_disen.config_rules import is_intervals
+
+    logger = mock.Mock()
+    try:
+        Dataset._parse_intervals_str(mock.Mock(logger=logger), value)
+        recbole_reads_it = not logger.warning.called
+    except (ValueError, IndexError):
+        recbole_reads_it = False
+    assert is_intervals(value) == recbole_reads_it == legal
+
+
+@pytest.mark.parametrize("value, legal", [
+    (None, True), ({"max_norm": 5, "norm_type": 2}, True), ({"max_norm": 0.5, "norm_type": "inf"}, True),
+    ({"max_norm": 1, "error_if_nonfinite": True}, True),
+    (5, False), ({}, False), ({"norm_type": 2}, False), ({"max_norm": 5, "norm": 2}, False), ({"max_norm": -1}, False),
+])
+def test_clip_grad_norm_is_accepted_where_torch_clips(value, legal):
+    """An accepted value clips the gradient as asked (to max_norm); a refused one makes torch raise, or
+    (max_norm < 0) reverses the gradient instead of clipping it."""
+    import torch
+    from torch.nn.utils.clip_grad import clip_grad_norm_
+
+    from recbole_disen.config_rules import is_clip_grad_norm
+
+    weight = torch.nn.Parameter(torch.zeros(4))
+    weight.grad = torch.full((4,), 3.0)  # norm 6
+    try:
+        clip_grad_norm_([weight], **value)  # as RecBole calls it
+        norm = torch.linalg.vector_norm(weight.grad, ord=float(value.get("norm_type", 2)))
+        clips = bool(torch.isclose(norm, torch.tensor(float(value["max_norm"]))))  # every one asks for less than the norm
+        clips = clips and bool((weight.grad > 0).all())
+    except TypeError:  # None too: RecBole does not call it then
+        clips = False
+    assert is_clip_grad_norm(value) == (value is None or clips) == legal
+
+
+def test_the_forms_recbole_parses_itself_read_as_recbole_reads_them(tiny_settings, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # RecBole sets it from gpu_id
+    cmd = {"gpu_id": "0,1", "clip_grad_norm": "{'max_norm': 5, 'norm_type': 2}", "user_inter_num_interval": "[5,100]",
+           "seed": str(2**32 - 1), "stopping_step": "0", "eval_step": "0",
+           "eval_args": "{'split': {'LS': 'valid_and_test'}, 'order': 'TO', 'mode': {'valid': 'full', 'test': 'uni100'}}"}
+    settings = {key: value for key, value in tiny_settings.items() if key != "gpu_id"}
+    config = DisenConfig("DisenSeqRec", "tiny", config_dict=settings, cmd_config_dict=cmd)
+    assert config["gpu_id"] == "0,1" and config["seed"] == 2**32 - 1 and config["eval_step"] == 0
+    assert config["clip_grad_norm"] == {"max_norm": 5, "norm_type": 2} and config["user_inter_num_interval"] == [5, 100]
+    assert config["test_neg_sample_args"] == {"distribution": "uniform", "sample_num": 100}
