@@ -78,18 +78,23 @@ def ensure_user_lines_dataset(src, cache_dir, sha256=None) -> tuple[Path, str]:
     """Make sure ``cache_dir/<stem>/<stem>.inter`` is converted from the user-lines file ``src``.
 
     The conversion records which source it came from (its real path and a SHA-256 of its contents, in
-    ``<stem>.source.json`` beside it); it converts again, replacing both (the folder is this function's
-    cache), when the atomic file or that record is missing or names another source: another file of the
-    same name, or the same file edited. Returns ``(cache_dir, stem)``: the ``data_path`` and ``dataset``
-    to give RecBole.
+    ``<stem>.source.json`` beside it); it converts again, replacing both, when the atomic file is missing
+    or its record names another source: another file of the same name, or the same file edited. An atomic
+    file without a record is not one it wrote: it stays as it is, and a UserError says so. Returns
+    ``(cache_dir, stem)``: the ``data_path`` and ``dataset`` to give RecBole.
     """
     src, cache_dir = _existing_file(src), Path(cache_dir)
     name = src.stem
     target = cache_dir / name / f"{name}.inter"
     record = target.with_name(f"{name}.source.json")
     source = {"path": os.path.realpath(src), "sha256": sha256 or files.sha256_of(src)}
+    if target.exists() and not record.exists():
+        raise UserError(f"{target} was not converted by the bench (there is no {record.name} beside it), so it "
+                        "is not replaced: move it away, or choose another --out")
     if not target.exists() or _read_record(record) != source:
-        record.unlink(missing_ok=True)  # an interrupted conversion must not leave the old record beside new data
+        _make_folder(target.parent)
+        # A record that matches no source: a conversion interrupted from here leaves a file known as ours, out of date.
+        files.write_json(record, {**source, "sha256": None})
         convert_user_lines(src, cache_dir, name, overwrite=True)
         files.write_json(record, source)
     return cache_dir, name

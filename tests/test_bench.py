@@ -214,20 +214,16 @@ def test_parallel_jobs_in_process(tmp_path):
 
 def test_set_values_are_read_as_the_runner_reads_them(tmp_path):
     # The one reader of setting text (recbole_disen.literal), as RecBole reads it: a set stays text.
-    runner = FakeRunner()
     args = ["--set", "x={1, 2}", "--set", "flag=true", "--set", "lr=1e-3", "--set", "name=abc"]
-    assert command.cli(bench_args(tmp_path, *args), run_fn=runner) == 0
-    settings = runner.calls[0]["config_dict"]
+    settings = planned(tmp_path, *args)[0].spec["config_dict"]  # what the run is given, as planned
     assert (settings["x"], settings["flag"], settings["lr"], settings["name"]) == ("{1, 2}", True, 0.001, "abc")
 
 
 def test_a_quoted_set_value_reaches_the_run_as_the_string(tmp_path):
     from recbole_disen.config import DisenConfig
 
-    runner = FakeRunner()
     args = ["--set", "label_text='1'", "--set", "on='True'", "--set", "gpu_id=''", "--set", "name=abc"]
-    assert command.cli(bench_args(tmp_path, *args), run_fn=runner) == 0
-    settings = runner.calls[0]["config_dict"]
+    settings = planned(tmp_path, *args)[0].spec["config_dict"]
     # what the runner's config makes of the config_dict it is given
     read = DisenConfig._convert_config_dict(None, {key: settings[key] for key in ("label_text", "on", "gpu_id", "name")})
     assert read == {"label_text": "1", "on": "True", "gpu_id": "", "name": "abc"}
@@ -319,18 +315,22 @@ def test_a_failing_rerun_keeps_the_finished_result(tmp_path):
 
 
 def test_a_worker_error_reaches_the_user_as_one_line(tmp_path):
-    # A real worker process with the real runner; the settings fail in the worker, before any data is read.
+    # A real worker process with the real runner; the settings pass the bench's check, the data fails in the worker.
+    inter = tmp_path / "toy" / "toy.inter"
+    inter.parent.mkdir()
+    inter.write_text("user_id:token\titem_id:token\ttimestamp:float\nu1\ti1\t1\nu1\ti2\n")
     completed = subprocess.run(
-        [sys.executable, "-m", "recbole_disen.bench", "--datasets", "toy", "--models", "DisenSeqRec",
-         "--seeds", "1", "--out", str(tmp_path), "--no-progress", "--set", "n_intents=0"],
+        [sys.executable, "-m", "recbole_disen.bench", "--datasets", "toy/", "--models", "DisenSeqRec",
+         "--seeds", "1", "--out", str(tmp_path / "res"), "--no-progress"],
         capture_output=True, text=True, cwd=tmp_path, check=False)
-    message = "UserError: setting 'n_intents' must be an integer >= 1, got 0"
+    message = f"UserError: {inter}, line 3: 2 fields where the header has 3; a separator '\\t' inside an id"
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr + completed.stdout
     errors = [line for line in completed.stderr.splitlines() if "ERROR" in line or "Error" in line]
     assert len(errors) == 1
-    assert re.fullmatch(r"\S+ ERROR run toy__DisenSeqRec__seed1 failed after \d+ s: " + re.escape(message), errors[0])
-    assert f"`toy__DisenSeqRec__seed1`: {message}" in (tmp_path / "BENCH.md").read_text()
+    assert re.fullmatch(r"\S+ ERROR run toy__DisenSeqRec__seed1 failed after \d+ s: " + re.escape(message) + ".*",
+                        errors[0])
+    assert f"`toy__DisenSeqRec__seed1`: {message}" in (tmp_path / "res" / "BENCH.md").read_text()
 
 
 def test_failure_line_drops_colours_and_later_lines():

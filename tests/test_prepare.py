@@ -244,6 +244,36 @@ def test_ensure_user_lines_dataset_never_serves_another_file_of_the_same_name(tm
     assert path.read_text(encoding="utf-8") == USER_LINES_INTER
 
 
+def test_ensure_user_lines_dataset_never_replaces_a_file_it_did_not_convert(tmp_path):
+    src = write(tmp_path / "lastfm.txt", USER_LINES)
+    mine = tmp_path / "cache" / "lastfm" / "lastfm.inter"
+    mine.parent.mkdir(parents=True)
+    write(mine, "my own dataset\n")
+    with pytest.raises(UserError, match=f"^{mine} was not converted by the bench \\(there is no lastfm.source.json "
+                                        "beside it\\), so it is not replaced: move it away, or choose another --out$"):
+        ensure_user_lines_dataset(src, tmp_path / "cache")
+    assert mine.read_text(encoding="utf-8") == "my own dataset\n" and folder_listing(mine.parent) == ["lastfm.inter"]
+
+
+def test_ensure_user_lines_dataset_converts_again_after_an_interrupted_conversion(tmp_path, monkeypatch):
+    src = write(tmp_path / "lastfm.txt", "7 70\n")
+    cache = tmp_path / "cache"
+    ensure_user_lines_dataset(src, cache)
+    write(src, USER_LINES)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("recbole_disen.prepare.convert_user_lines", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            ensure_user_lines_dataset(src, cache)
+    path = cache / "lastfm" / "lastfm.inter"
+    assert path.read_text(encoding="utf-8") == "user_id:token\titem_id:token\ttimestamp:float\n7\t70\t1\n"  # the old one
+    ensure_user_lines_dataset(src, cache)  # still its own file (its record says so), out of date: converted again
+    assert path.read_text(encoding="utf-8") == USER_LINES_INTER
+
+
 def test_ensure_user_lines_dataset_missing_source(tmp_path):
     with pytest.raises(UserError, match="gone.txt"):
         ensure_user_lines_dataset(tmp_path / "gone.txt", tmp_path / "cache")

@@ -13,13 +13,15 @@
 
 The parts, in the order a bench command uses them:
 
+* ``outdir``: which ``--out`` folders the bench writes into (a bench folder holds ``runs/``);
 * ``plan``: the command's arguments, datasets and the list of runs (``Job``);
-* ``execute``: each run in this process or in a worker process, its JSON stored once it succeeded;
-* ``folder``: a run's checkpoint folder: its spec, its lock, and earlier files set aside;
+* ``execute``: the models' settings checked as the runner checks them, then each run in this process or
+  in a worker process, its JSON stored once it succeeded;
+* ``folder``: a run's checkpoint folder: its spec, its lock, and earlier files (and JSON) set aside;
 * ``worker``: the worker process's entry point (``python -m recbole_disen.bench.worker JOB_FILE``);
 * ``compare``: the statistics (mean ± std over seeds, the paired tests of DisenSeqRec against each
   baseline), ``summary``: the per-dataset summary, and ``horizon_summary``: the horizon tables, pure
-  functions over run dictionaries;
+  functions over run dictionaries, and ``mixed``: the rows whose seeds were run under different specs;
 * ``report``: the Markdown of BENCH.md; ``plot``: the PNG of curves.png;
 * ``command``: the command itself, ``cli`` and ``main``.
 """

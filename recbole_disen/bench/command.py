@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from recbole_disen.bench import execute, horizon_summary, plot, report
+from recbole_disen.bench import execute, horizon_summary, outdir, plot, report
 from recbole_disen.bench.plan import PROG, build_parser, plan_jobs
 from recbole_disen.bench.summary import USER_SCORES_KEY, summarise
 from recbole_disen.errors import UserError
@@ -58,18 +58,22 @@ def cli(argv: list, run_fn=None) -> int:
     Each run executes in its own worker process. Passing ``run_fn`` (a function with
     the signature of ``recbole_disen.runner.run``) executes the runs in this process
     instead, in ``--jobs`` threads. Returns 0 if every run succeeded, else 1.
-    Bad arguments raise UserError.
+    Bad arguments raise UserError; ``--out`` (``outdir``), the arguments and each model's settings (as the
+    runner checks them) are checked before anything is written.
     """
     args = build_parser().parse_args(argv)
     command = f"{PROG} {shlex.join(argv)}".strip()
     if args.report_only:
+        outdir.check_for_report(args.out)
         sys.stdout.write(f"report: {write_outputs(args.out, command, [])}\n")
         return 0
     if not args.datasets:
         raise UserError(f"--datasets is required (see `{PROG} --help`)")
-    jobs = plan_jobs(args)
+    outdir.check_for_runs(args.out)
+    jobs = plan_jobs(args, command)
+    execute.check_settings(jobs)
     execute.convert_user_lines(jobs)
-    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    outdir.make_runs_folder(args.out)
     failures = execute.run_pending(jobs, run_fn, args.jobs)
     path = write_outputs(args.out, command, failures)
     outcome = f"{len(failures)} of {len(jobs)} runs failed" if failures else "all runs succeeded"

@@ -18,7 +18,7 @@ from pathlib import Path
 from recbole_disen import files
 from recbole_disen.bench import folder
 from recbole_disen.bench.plan import model_class, same_spec
-from recbole_disen.errors import ResumeRefused, one_line
+from recbole_disen.errors import ResumeRefused, UserError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,10 @@ def convert_user_lines(jobs: list) -> None:
         ensure_user_lines_dataset(source, data_path, sha256)
 
 
-def perform(job, run_fn) -> None:
-    """Execute one run with ``run_fn`` (the runner's ``run``); store its JSON once it succeeded.
-
-    A run that was interrupted continues from the last-epoch checkpoint in its folder when that was
-    trained under the same spec (``folder``); otherwise, or when the runner refuses the checkpoint
-    (other data), it starts again from the first epoch, the earlier files set aside. The JSON of an
-    earlier run of the same key is replaced only once the run succeeded: a run that fails leaves it
-    as it was.
-    """
+def run_arguments(job) -> dict:
+    """The arguments of the runner's ``run`` for ``job`` (``resume`` aside)."""
     spec = job.spec
-    arguments = dict(
+    return dict(
         model=model_class(spec["model"]),
         dataset=spec["dataset"],
         config_files=spec["config_files"] or None,
@@ -57,6 +50,32 @@ def perform(job, run_fn) -> None:
         time_budget=spec["budget"],
         show_progress=job.show_progress,
     )
+
+
+def check_settings(jobs: list) -> None:
+    """Build the config of each model's runs on each dataset as the runner does, before any run starts: an
+    unknown model or setting, or a value the runner refuses, is the runner's own one-line UserError, named
+    by model and dataset (the seeds' runs differ in their seed alone). Nothing is read but the settings."""
+    from recbole_disen.runner import build_config  # imports torch and RecBole's models: only when runs are planned
+
+    for job in {(job.spec["model"], job.spec["dataset"]): job for job in jobs}.values():
+        arguments = run_arguments(job)
+        try:
+            build_config(arguments["model"], arguments["dataset"], arguments["config_files"], arguments["config_dict"])
+        except UserError as error:
+            raise UserError(f"{job.spec['model']} on {job.spec['dataset']}: {error}") from None
+
+
+def perform(job, run_fn) -> None:
+    """Execute one run with ``run_fn`` (the runner's ``run``); store its JSON once it succeeded.
+
+    A run that was interrupted continues from the last-epoch checkpoint in its folder when that was
+    trained under the same spec (``folder``); otherwise, or when the runner refuses the checkpoint
+    (other data), it starts again from the first epoch, the earlier files set aside. The JSON of an
+    earlier run of the same key is replaced only once the run succeeded (a run that fails leaves it
+    as it was), and then moved aside beside that run's checkpoints (``folder.set_aside``), never lost.
+    """
+    spec, arguments = job.spec, run_arguments(job)
     with folder.claimed(job.checkpoint_dir):
         result, last = None, folder.resumable(job.checkpoint_dir, spec)
         if last is not None:
@@ -69,8 +88,9 @@ def perform(job, run_fn) -> None:
         if result is None:
             folder.start_afresh(job.checkpoint_dir, spec)
             result = run_fn(**arguments)
-    record = {**result, "model": spec["model"], "run_key": job.run_key, "spec": spec}
-    files.write_json(job.result_path, record)
+        folder.set_aside(job.checkpoint_dir, job.result_path, stored_spec(Path(job.result_path)))
+        record = {**result, "model": spec["model"], "run_key": job.run_key, "command": job.command, "spec": spec}
+        files.write_json(job.result_path, record)
 
 
 def failure_line(exc: BaseException) -> str:

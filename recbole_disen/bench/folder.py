@@ -3,9 +3,11 @@
 ``<out>/checkpoints/<run key>/`` holds the run's best and last-epoch checkpoints and ``spec.json``,
 the spec they were trained under. A run continues from the last-epoch checkpoint only when that spec
 equals its own: any setting, budget, config file's contents, data file's contents or package default
-that differs starts it again from the first epoch, and the earlier files move into a new ``earlier-N/`` beside them (never deleted). A lock held
-while the run works keeps a second bench process off the folder; the operating system releases it
-when the process ends, however it ends, so an interrupted run leaves no stale lock.
+that differs starts it again from the first epoch, and the earlier files move into a new ``earlier-N/``
+beside them (never deleted); when that run succeeds, the earlier run's JSON in ``runs/`` joins its
+checkpoints there. A lock held while the run works keeps a second bench process off the folder; the
+operating system releases it when the process ends, however it ends, so an interrupted run leaves no
+stale lock.
 """
 
 import contextlib
@@ -59,13 +61,41 @@ def start_afresh(folder, spec):
     earlier = sorted(path for path in folder.iterdir() if path.is_file() and path.name != LOCK_FILE
                      and not (kept and path.name == SPEC_FILE))
     if earlier:
-        number = 1
-        while (folder / f"earlier-{number}").exists():
-            number += 1
-        aside = folder / f"earlier-{number}"
-        aside.mkdir()
+        aside = _new_earlier(folder)
         for path in earlier:
             path.rename(aside / path.name)
         log.warning("%s: the files of an earlier run that cannot be continued (other settings, data or "
                     "defaults) were moved into %s", folder, aside)
     files.write_json(folder / SPEC_FILE, spec)
+
+
+def set_aside(folder, path, spec):
+    """Move the run JSON at ``path``, which the run of ``folder`` now replaces (``spec``: the spec it holds, or
+    None), into the ``earlier-N/`` of ``folder`` that holds that earlier run's checkpoints: the newest whose
+    ``spec.json`` is ``spec`` and holds no file of its name yet, or a new one (its checkpoints gone, or a
+    JSON without a spec). Nothing when there is no such file."""
+    folder, path = Path(folder), Path(path)
+    if not path.exists():
+        return
+    matching = [aside for aside in _earlier(folder)
+                if spec is not None and stored_spec(aside) == spec and not (aside / path.name).exists()]
+    aside = matching[-1] if matching else _new_earlier(folder)
+    path.rename(aside / path.name)
+    log.warning("%s: a run of other settings, data or defaults replaces it; the earlier JSON was moved into %s",
+                path, aside)
+
+
+def _earlier(folder):
+    """The ``earlier-N/`` folders of ``folder``, oldest first."""
+    found, number = [], 1
+    while (folder / f"earlier-{number}").exists():
+        found.append(folder / f"earlier-{number}")
+        number += 1
+    return found
+
+
+def _new_earlier(folder):
+    """A new, empty ``earlier-N/`` in ``folder`` (N one more than the last)."""
+    aside = folder / f"earlier-{len(_earlier(folder)) + 1}"
+    aside.mkdir()
+    return aside

@@ -48,6 +48,7 @@ class Job:
     checkpoint_dir: str
     show_progress: bool
     user_lines: str | None = None  # its dataset's one-line-per-user source, converted before any run
+    command: str = ""  # the bench command that planned it, stored in its JSON beside the spec
 
 
 def model_class(label: str) -> str:
@@ -187,8 +188,9 @@ def check_limits(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- planning
 
 
-def plan_jobs(args: argparse.Namespace) -> list:
-    """Validate the parsed arguments and return every run, dataset by dataset, seed by seed."""
+def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
+    """Validate the parsed arguments and return every run, dataset by dataset, seed by seed, each of
+    ``command`` (the command line, for its JSON)."""
     models = split_list(args.models, "--models")
     seeds = parse_seeds(args.seeds)
     shared, per_model = parse_overrides(args.overrides, models)
@@ -217,7 +219,7 @@ def plan_jobs(args: argparse.Namespace) -> list:
     return [
         make_job(args, dataset, model, seed, {**shared_by_model[model], **per_model.get(model, {})}, config_files,
                  inputs={"data_sha256": data_digests[dataset], "config_files_sha256": config_digests,
-                         "defaults": package_defaults(model_class(model), dataset.name)})
+                         "defaults": package_defaults(model_class(model), dataset.name)}, command=command)
         for dataset in datasets
         for seed in seeds
         for model in models
@@ -255,7 +257,7 @@ def _check_unique_names(datasets: list) -> None:
 
 
 def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
-             config_files: list, inputs: dict) -> Job:
+             config_files: list, inputs: dict, command: str = "") -> Job:
     """Build the spec of one run and where its outputs go. ``inputs`` is what the settings alone do not
     say: the contents of the data and config files and the package's defaults (its overall, dataset and
     model yaml values), so that a finished run whose data, config file or defaults changed runs again
@@ -282,4 +284,5 @@ def make_job(args, dataset: DatasetRef, model: str, seed: int, overrides: dict,
         checkpoint_dir=str((args.out / "checkpoints" / run_key).resolve()),
         show_progress=args.show_progress,
         user_lines=dataset.user_lines,
+        command=command,
     )

@@ -27,7 +27,7 @@ def render_markdown(summary: Summary) -> str:
     lines = _header_lines(summary)
     for dataset in summary.datasets:
         lines += _dataset_lines(dataset)
-    lines += _failure_lines(summary.failures)
+    lines += _command_lines(summary) + _failure_lines(summary.failures)
     return "\n".join(lines) + "\n"
 
 
@@ -59,11 +59,21 @@ def _dataset_lines(dataset: DatasetSummary) -> list:
     header = ["Model", "Seeds", "Recall@10", "NDCG@10", "MRR@10", "Recall@20", "NDCG@20",
               "Best epoch(s)", "Epochs run", "Median s/epoch", "Test eval s", "Peak memory (MiB)",
               "Params", "Budget-cut runs"]
-    lines = [f"## {dataset.name}", ""]
+    lines = [f"## {dataset.name}", ""] + _mixed_lines(dataset)
     if dataset.rows:  # a dataset with horizon runs only has no next-item tables
         lines += _table(header, [_row_cells(row) for row in dataset.rows]) + [""]
         lines += _comparison_lines(dataset) + [""] + _protocol_lines(dataset)
     return lines + [line for horizon in dataset.horizons for line in _horizon_lines(dataset.name, horizon)]
+
+
+def _mixed_lines(dataset: DatasetSummary) -> list:
+    """The warning about rows whose seeds were run under different settings (nothing if none were)."""
+    if not dataset.mixed:
+        return []
+    note = ("**Mixed settings.** These rows average seeds that were not run under the same settings, so their "
+            "mean ± std and paired tests mix them (`recbole_disen/bench/mixed.py`); run those seeds again "
+            "under one set of settings, or give each set its own `--models` label (`MODEL@name`):")
+    return [note, ""] + [f"- {label}: {'; '.join(differences)}" for label, differences in dataset.mixed] + [""]
 
 
 def _row_cells(row: ModelRow) -> list:
@@ -178,6 +188,14 @@ def _comparison_cells(comparison: Comparison) -> list:
         f"{test['wilcoxon_p']:.3g}",
         f"{test['ttest_p']:.3g}",
     ]
+
+
+def _command_lines(summary: Summary) -> list:
+    """The commands that made the runs, as their JSON records them (nothing when that is this one alone)."""
+    if not {command for command, _ in summary.commands} - {summary.command}:
+        return []
+    lines = ["## Commands", "", "The runs were made by these bench commands (each run's JSON records its own):", ""]
+    return lines + [f"- `{command}`: {count} run{'s' * (count != 1)}" for command, count in summary.commands] + [""]
 
 
 def _failure_lines(failures: list) -> list:

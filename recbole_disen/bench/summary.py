@@ -6,12 +6,14 @@ horizon tables, and ``compare`` holds the statistics both use.
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from recbole_disen.bench.compare import comparisons, group, mean_std, metric_of, model_order
 from recbole_disen.bench.horizon_summary import horizon_of, summarise_horizons
+from recbole_disen.bench.mixed import mixed_rows
 
 TABLE_METRICS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20")
 COMPARE_METRIC = "ndcg@10"
@@ -62,6 +64,7 @@ class DatasetSummary:
     protocol_rows: tuple = ()  # ProtocolRow of each model with runs under both protocols
     protocol_comparisons: tuple = ()  # (protocol, Comparison) on per-user NDCG@10 under that protocol
     horizons: tuple = ()  # HorizonSummary of each horizon N with runs
+    mixed: tuple = ()  # (row label, [what differs, seed by seed]) of each row whose runs' specs differ
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Summary:
     machines: list
     datasets: list
     failures: list  # (run_key, one-line error)
+    commands: tuple = ()  # (command, number of runs) of the commands the runs record making them
 
 
 # ---------------------------------------------------------------- summary
@@ -89,6 +93,7 @@ def summarise(runs: list, failures=(), command: str = "") -> Summary:
         machines=_distinct(run.get("machine") for run in runs),
         datasets=[_summarise_dataset(name, by_dataset[name]) for name in sorted(by_dataset)],
         failures=list(failures),
+        commands=tuple(Counter(run["command"] for run in runs if run.get("command")).items()),
     )
 
 
@@ -114,6 +119,7 @@ def _summarise_dataset(name: str, runs: list) -> DatasetSummary:
                                           COMPARE_METRIC, USER_SCORES_KEY)
         ),
         horizons=summarise_horizons(runs),
+        mixed=mixed_rows(runs),
     )
 
 
