@@ -17,7 +17,6 @@ import importlib.util
 import os
 import pkgutil
 import re
-import tempfile
 from importlib import resources
 
 import recbole
@@ -28,7 +27,7 @@ from recbole.evaluator import metric_types
 from recbole.utils import EvaluatorType, InputType, ModelType
 from recbole.utils import get_model as recbole_get_model
 
-from recbole_disen import compat, horizon
+from recbole_disen import compat, files, horizon
 from recbole_disen.config_rules import (
     DISEN_RULES, OVERALL_RULES, RECBOLE_RULES, TYPED_BY_RULE, eval_args_problem, is_type,
 )
@@ -192,20 +191,10 @@ def yaml_loader():
 
 
 def _folder_problem(path):
-    """Why ``path`` cannot be a folder to write into (it or a parent is a file, or no folder can be made
-    where it would go), or None. Nothing is left behind: the folder that tells is made and removed."""
+    """Why ``path`` cannot be a folder to write into, or None (``files.folder_problem``)."""
     if not isinstance(path, str) or not path:
         return "it must be a folder path"
-    current = os.path.abspath(path)
-    while not os.path.exists(current):
-        current = os.path.dirname(current)
-    if not os.path.isdir(current):
-        return f"{current} is a file, not a folder"
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".recbole-disen-write-check-", dir=current))
-    except OSError as error:
-        return f"no folder can be made in {current} ({error.strerror})"
-    return None
+    return files.folder_problem(path)
 
 
 # RecBole loads a pickled dataset or dataloaders from these paths (and so runs any code they hold).

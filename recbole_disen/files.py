@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -49,18 +50,28 @@ def write_json(path, value):
     write_text(path, json.dumps(value, indent=1))
 
 
+def folder_problem(path):
+    """Why files cannot be written into a folder at ``path`` (it or a parent is a file, or no folder can be
+    made where it would go), or None. Nothing is left behind: the folder that tells is made and removed."""
+    current = os.path.abspath(path)
+    while not os.path.exists(current):
+        current = os.path.dirname(current)
+    if not os.path.isdir(current):
+        return f"{current} is a file, not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".recbole-disen-write-check-", dir=current))
+    except OSError as error:
+        return f"no folder can be made in {current} ({error.strerror or one_line(error)})"
+    return None
+
+
 def make_folder(folder, what):
     """Create ``folder`` and its parents if missing, before the work whose output goes there: one
     UserError line naming ``what`` (the setting or option) when that is not possible."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        blocking = next((path for path in (folder, *folder.parents) if path.exists() and not path.is_dir()), folder)
-        raise UserError(f"{what} {folder}: {blocking} is a file, not a folder; choose another place") from None
-    except OSError as error:
-        raise UserError(f"{what} {folder}: the folder cannot be created ({error.strerror or one_line(error)}); "
-                        "choose another place") from None
+    problem = folder_problem(folder)
+    if problem:
+        raise UserError(f"{what} {folder}: {problem}; choose another place")
+    Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 def claim_free_stem(stem, endings):

@@ -74,9 +74,9 @@ def test_an_out_that_is_a_file_is_one_line(tmp_path, capsys):
     data.write_text("u1 i1 i2 i3\n")
     argv = ["--datasets", str(data), "--models", "SASRec", "--seeds", "1", "--out"]
     assert command.main([*argv, str(data)]) == 2
-    assert one_error_line(capsys) == f"error: --out {data} is a file, not a folder: choose another --out\n"
+    assert one_error_line(capsys) == f"error: --out {data}: {data} is a file, not a folder; choose another --out\n"
     assert command.main([*argv, str(data / "res")]) == 2
-    assert one_error_line(capsys) == (f"error: --out {data / 'res'} cannot be made: {data} is a file, not a folder; "
+    assert one_error_line(capsys) == (f"error: --out {data / 'res'}: {data} is a file, not a folder; "
                                       "choose another --out\n")
     assert command.main(["--report-only", "--out", str(data)]) == 2
     assert "is a file, not a folder" in one_error_line(capsys)

@@ -134,7 +134,7 @@ def test_a_picture_that_cannot_be_written_fails_before_the_work(disen, tmp_path,
     (tmp_path / "notes.txt").write_text("my notes")
     monkeypatch.setattr(intention_report.recommend, "load_model", lambda *args: pytest.fail("the work started"))
     for out, message in [(tmp_path / "notes.txt" / "x.png", f"{tmp_path / 'notes.txt'} is a file, not a folder"),
-                         ("/proc/no-such-folder/x.png", "/proc/no-such-folder: the folder cannot be created")]:
+                         ("/proc/no-such-folder/x.png", "/proc/no-such-folder: no folder can be made in /proc")]:
         assert cli.main(["intentions", disen, "--summary", "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: --out ") and message in err

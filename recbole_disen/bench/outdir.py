@@ -10,6 +10,7 @@ a bench folder: it rebuilds the report from ``runs/``.
 
 from pathlib import Path
 
+from recbole_disen import files
 from recbole_disen.errors import UserError
 
 RUNS = "runs"
@@ -37,16 +38,11 @@ def check_for_report(out: Path) -> None:
 
 def make_runs_folder(out: Path) -> None:
     """Create ``out/runs/``, which makes ``out`` a bench folder."""
-    try:
-        (out / RUNS).mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"cannot create {out / RUNS}: {error.strerror}; choose another --out") from None
+    files.make_folder(out / RUNS, "--out")
 
 
 def _check_folder(out: Path) -> None:
-    """``out``, or the nearest of its parents that exists, must be a folder."""
-    existing = next(path for path in (out, *out.absolute().parents) if path.exists())
-    if existing == out and not existing.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder: choose another --out")
-    if not existing.is_dir():
-        raise UserError(f"--out {out} cannot be made: {existing} is a file, not a folder; choose another --out")
+    """``out`` must be a folder, or one that can be made (``files.folder_problem``)."""
+    problem = files.folder_problem(out)
+    if problem:
+        raise UserError(f"--out {out}: {problem}; choose another --out")
