@@ -12,7 +12,7 @@ Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a
 
 import sys
 
-from recbole_disen.errors import UserError
+from recbole_disen.errors import Interrupted, UserError
 
 USAGE = "recbole-disen [--model=M] [--dataset=D] [--config_files=FILES] [--key=value ...]"
 RUN_ARGS = {"model": "DisenSeqRec", "dataset": "ml-100k", "config_files": "", "resume": "",
@@ -127,6 +127,11 @@ def main(argv=None):
     except UserError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
+    except Interrupted as interrupt:
+        how = (f"run the same command with --resume={interrupt.last} to continue" if interrupt.last
+               else "no epoch had ended, so there is nothing to continue from")
+        sys.stderr.write(f"interrupted: {how}\n")
+        return 130
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted: continue a training run with --resume=<its -last.pth checkpoint>\n")
+        sys.stderr.write("interrupted\n")
         return 130

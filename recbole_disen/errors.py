@@ -26,6 +26,15 @@ class ResumeRefused(UserError):
     """A checkpoint that ``--resume`` (or the bench, continuing an interrupted run) cannot continue."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; ``last`` is the run's '-last.pth' checkpoint to continue from, or None when
+    no epoch had ended yet."""
+
+    def __init__(self, last):
+        super().__init__(last)
+        self.last = last
+
+
 def one_line(error, *, with_type=False, first_line=False, limit=None):
     """An exception's message on one line, for a message that reports it.
 

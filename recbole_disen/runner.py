@@ -22,7 +22,7 @@ from recbole.utils import ModelType, init_logger, init_seed, set_color
 import recbole_disen
 from recbole_disen import allocator, checkpoint, compat, datacheck, future, horizon, limits, padding, protocols
 from recbole_disen.config import DisenConfig, get_model
-from recbole_disen.errors import ResumeRefused, UserError, one_line
+from recbole_disen.errors import Interrupted, ResumeRefused, UserError, one_line
 from recbole_disen.model import DisenSeqRec
 from recbole_disen.trainer import DisenTrainer
 
@@ -147,7 +147,11 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         except (LookupError, TypeError, ValueError, RuntimeError) as error:  # weights that do not fit
             raise ResumeRefused(
                 f"--resume: cannot continue from {resume}: {one_line(error, with_type=True, limit=200)}") from None
-    best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
+    try:
+        best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
+    except KeyboardInterrupt:  # the CLI names the checkpoint to continue from
+        last = trainer.last_model_file
+        raise Interrupted(last if os.path.isfile(last) and os.path.getsize(last) else None) from None
     # With no validation yet (a budget spent before the first one), the current weights are tested.
     tested_best = saved and os.path.isfile(trainer.saved_model_file)
     tests = protocols.test_both(trainer, train_data, test_data, seen, load_best_model=tested_best,

@@ -3,6 +3,7 @@
 import ast
 import math
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -201,3 +202,29 @@ def test_a_config_file_may_hold_settings_of_several_models(tiny_settings, tmp_pa
         f"{shared}: setting 'dropout_prob' is not one of DisenSeqRec's (other RecBole models have it): DisenSeqRec ignores it"]
     with pytest.raises(UserError, match="setting 'n_intents' is not one of SASRec's"):
         DisenConfig(model="SASRec", dataset="tiny", config_dict={**settings_of("SASRec", tiny_settings), "n_intents": 4})
+
+
+@pytest.mark.parametrize("epochs_done", [0, 1])
+def test_ctrl_c_names_the_checkpoint_to_continue_from(epochs_done, tiny_settings, capsys, monkeypatch):
+    from recbole_disen.trainer import DisenTrainer
+
+    train_epoch = DisenTrainer._train_epoch
+
+    def pressed(self, train_data, epoch_idx, *rest, **kwargs):
+        if epoch_idx == epochs_done:
+            raise KeyboardInterrupt
+        return train_epoch(self, train_data, epoch_idx, *rest, **kwargs)
+
+    monkeypatch.setattr(DisenTrainer, "_train_epoch", pressed)
+    assert cli.main(["--model=SASRec", "--dataset=tiny", *args({**tiny_settings, "epochs": 3})]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    folder = Path(tiny_settings["checkpoint_dir"])
+    saved = sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+    if epochs_done == 0:
+        assert err == "interrupted: no epoch had ended, so there is nothing to continue from"
+        return
+    last = next(name for name in saved if name.endswith("-last.pth"))
+    assert err == f"interrupted: run the same command with --resume={folder / last} to continue"
+    monkeypatch.undo()
+    resumed = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 3}, resume=str(folder / last))
+    assert [entry["epoch"] for entry in resumed["history"]] == [0, 1, 2]  # epoch 0 kept, 1 and 2 trained
