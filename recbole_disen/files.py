@@ -74,6 +74,22 @@ def make_folder(folder, what):
     Path(folder).mkdir(parents=True, exist_ok=True)
 
 
+@contextlib.contextmanager
+def made_for(folder, what):
+    """``make_folder`` for the work of the block; when the block fails, the folders this made are removed
+    again as long as they are empty (a failed command leaves no empty folder behind)."""
+    folder = Path(folder).absolute()
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]  # the deepest first
+    make_folder(folder, what)
+    try:
+        yield folder
+    except BaseException:
+        for path in missing:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
+
+
 def claim_free_stem(stem, endings):
     """The first of ``stem``, ``stem-2``, ``stem-3``, ... for which no file ``stem + ending`` exists, for
     each of ``endings``. The file of the first ending is created (empty, exclusively) before this returns,

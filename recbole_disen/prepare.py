@@ -92,7 +92,7 @@ def ensure_user_lines_dataset(src, cache_dir, sha256=None) -> tuple[Path, str]:
         raise UserError(f"{target} was not converted by the bench (there is no {record.name} beside it), so it "
                         "is not replaced: move it away, or choose another --out")
     if not target.exists() or _read_record(record) != source:
-        _make_folder(target.parent)
+        files.make_folder(target.parent, "the converted data's folder")
         # A record that matches no source: a conversion interrupted from here leaves a file known as ours, out of date.
         files.write_json(record, {**source, "sha256": None})
         convert_user_lines(src, cache_dir, name, overwrite=True)
@@ -154,9 +154,8 @@ def _convert(rows_of: RowReader, header: Row, src, out_dir, name, overwrite=Fals
         raise UserError(f"{target} is the input file itself: choose another --out or --name (it is never written over)")
     if target.exists() and not overwrite:
         raise UserError(f"{target} already exists: pass --overwrite to replace it, or choose another --out or --name")
-    _make_folder(target.parent)
     tally = _Tally()
-    with _open_text(src) as lines:
+    with files.made_for(target.parent, "--out"), _open_text(src) as lines:
         _write_atomically(target, header, _non_empty(tally.count(rows_of(_decoded(lines, src))), src))
     return target, tally
 
@@ -238,6 +237,8 @@ def _write_atomically(target: Path, header: Row, rows: Iterable[Row]) -> None:
 
 def _existing_file(src) -> Path:
     src = Path(src)
+    if src.is_dir():
+        raise UserError(f"input {src} is a folder: give the path of a file")
     if not src.is_file():
         raise UserError(f"input file {src} not found: give the path of an existing file")
     return src
@@ -250,14 +251,6 @@ def _checked_name(name: str) -> str:
             "(pass --name to choose one)"
         )
     return name
-
-
-def _make_folder(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"cannot create output folder {folder}: {error.strerror}; choose another --out") from None
-    return folder
 
 
 def _open_text(src: Path):

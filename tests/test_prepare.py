@@ -121,7 +121,7 @@ def test_empty_source_is_an_error(tmp_path, convert, text):
     src = write(tmp_path / "d.txt", text)
     with pytest.raises(UserError, match="no interactions"):
         convert(src, tmp_path / "out")
-    assert folder_listing(tmp_path / "out" / "d") == []
+    assert not (tmp_path / "out").exists()  # no empty folder left behind
 
 
 def test_not_utf8_is_a_user_error(tmp_path):
@@ -167,8 +167,22 @@ def test_failed_conversion_leaves_previous_output_untouched(tmp_path, convert, g
 def test_output_folder_that_is_a_file_is_a_user_error(tmp_path):
     src = write(tmp_path / "d.txt", USER_LINES)
     write(tmp_path / "out", "")
-    with pytest.raises(UserError, match="cannot create output folder"):
+    with pytest.raises(UserError, match=f"--out {tmp_path / 'out' / 'd'}: {tmp_path / 'out'} is a file, not a folder"):
         convert_user_lines(src, tmp_path / "out")
+
+
+@pytest.mark.parametrize("content", ["", "u1\n", "u1 i1 i2\nu1 i3 i4\n"])  # empty, too short, a user twice
+def test_a_failed_conversion_leaves_no_empty_folder_behind(tmp_path, content):
+    src = write(tmp_path / "d.txt", content)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(UserError):
+        convert_user_lines(src, tmp_path / "kept" / "new" / "deeper")
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["d.txt", "kept"]
+
+
+def test_a_folder_given_as_the_input_is_named_as_such(tmp_path):
+    with pytest.raises(UserError, match=f"input {tmp_path} is a folder: give the path of a file"):
+        convert_user_lines(tmp_path, tmp_path / "out")
 
 
 def test_cli_user_lines(tmp_path, capsys):
