@@ -9,6 +9,7 @@ other data.
 """
 
 import enum
+import errno
 import hashlib
 import os
 import pickle
@@ -78,7 +79,9 @@ def read(path):
     except (FileNotFoundError, PermissionError, IsADirectoryError) as error:
         reason = error.strerror or one_line(error)
     except OSError as error:  # torch reading a cut-short archive can fail with EINVAL on a seek
-        reason = f"the file is damaged or cut short ({error.strerror or one_line(error)})"
+        reason = error.strerror or one_line(error)
+        if error.errno == errno.EINVAL:
+            reason = f"the file is damaged or cut short ({reason})"
     except pickle.UnpicklingError:
         reason = "it holds something other than tensors and plain data; it was refused unread and none of it ran"
     except EOFError:

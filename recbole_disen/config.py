@@ -240,6 +240,8 @@ def _read_config_file(path, loader):
         raise UserError(f"config file {path} is not valid YAML: {one_line(error)}") from None
     except UnicodeDecodeError:
         raise UserError(f"config file {path} is not UTF-8 text: convert it") from None
+    except OSError as error:
+        raise UserError(f"cannot read config file {path}: {error.strerror or one_line(error)}") from None
     if content is None:
         return {}
     if not isinstance(content, dict):

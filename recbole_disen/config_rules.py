@@ -35,12 +35,17 @@ def is_int(value, low, high=math.inf):
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+GPU = r"(-?\d+|(GPU|MIG)-[0-9A-Fa-f-]+)"  # an index (-1 hides every GPU) or a GPU's or MIG instance's UUID
+
+
 def is_gpu_id(value):
     """'' (the CPU), one GPU id, or ids separated by commas: what RecBole puts in CUDA_VISIBLE_DEVICES
     (it joins a tuple, which ``--gpu_id=0,1`` reads as, with commas)."""
     if isinstance(value, tuple):
-        return bool(value) and all(is_int(gpu, 0) for gpu in value)
-    return is_int(value, 0) or (isinstance(value, str) and re.fullmatch(r"(\d+(,\d+)*)?", value) is not None)
+        return bool(value) and all(is_gpu_id(gpu) for gpu in value)
+    if isinstance(value, int):
+        return not isinstance(value, bool)
+    return isinstance(value, str) and re.fullmatch(rf"({GPU}(,{GPU})*)?", value) is not None
 
 
 # The arguments of torch's clip_grad_norm_ after the parameters, which RecBole passes as **clip_grad_norm.
@@ -101,7 +106,7 @@ RECBOLE_RULES = {
                       "training tolerates (0: it stops at the first; epochs or more: it never stops early)"),
     "eval_step": (lambda v: is_int(v, 0), "an integer >= 0, the epochs between validations "
                   "(0: no validation, the last epoch is tested)"),
-    "gpu_id": (is_gpu_id, "'' for the CPU, or GPU ids separated by commas such as 0 or 0,1"),
+    "gpu_id": (is_gpu_id, "'' for the CPU, or GPU ids (indices or UUIDs) separated by commas such as 0 or 0,1"),
     "clip_grad_norm": (is_clip_grad_norm, "None (no clipping) or a dict of torch's clip_grad_norm_ arguments "
                        "such as {'max_norm': 5, 'norm_type': 2}"),
     "user_inter_num_interval": (is_intervals, INTERVALS),

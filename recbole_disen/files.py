@@ -1,6 +1,9 @@
-"""Files written atomically: to a temporary file in the same folder, then moved onto the target with
-``os.replace``, so a reader (or a run interrupted half-way) sees the old file or the whole new one, never
-a part of it, and a failed write leaves no temporary file behind."""
+"""Writing files safely. Files are written atomically: to a temporary file in the same folder, then moved
+onto the target with ``os.replace``, so a reader (or a run interrupted half-way) sees the old file or the
+whole new one, never a part of it, and a failed write leaves no temporary file behind. Output folders are
+checked and made before the work (``folder_problem``, ``make_folder``, ``made_for``), new checkpoint
+names are claimed without taking an existing file's (``claim_free_stem``), and the last-epoch
+checkpoint to resume from is found (``last_checkpoint_in``)."""
 
 import contextlib
 import hashlib
@@ -108,7 +111,8 @@ def claim_free_stem(stem, endings):
 def last_checkpoint_in(folder):
     """The newest '-last.pth' checkpoint in ``folder`` (a run's last epoch, to resume from), or None."""
     folder = Path(folder)
-    candidates = list(folder.glob("*-last.pth")) if folder.is_dir() else []
+    # an empty one is a name a run claimed and never wrote (it was killed in its first epoch)
+    candidates = [path for path in folder.glob("*-last.pth") if path.stat().st_size] if folder.is_dir() else []
     return str(max(candidates, key=lambda path: path.stat().st_mtime_ns)) if candidates else None
 
 

@@ -10,7 +10,7 @@ returned to the CLI, which writes it; ``--out`` also writes the picture.
 from pathlib import Path
 
 from recbole_disen import intention_plot, intentions, item_names, recommend
-from recbole_disen.files import make_folder, write_bytes
+from recbole_disen.files import folder_problem, write_bytes
 from recbole_disen.errors import Parser, UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,7 +70,8 @@ def parse_args(argv):
 
 def check_out(path):
     """--out must name a .png file; an existing file is replaced only if it is a PNG picture itself; its folder
-    is created now, so that a place the picture cannot go fails before the work rather than after it."""
+    is checked now, so that a place the picture cannot go fails before the work rather than after it (the
+    folder itself is made only when the picture is written, so a failed command leaves none behind)."""
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got {path}")
     if path.is_dir():
@@ -79,7 +80,9 @@ def check_out(path):
         with open(path, "rb") as f:
             if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
                 raise UserError(f"--out {path} exists and is not a PNG picture: choose another name, it is left as it is")
-    make_folder(path.absolute().parent, "--out")  # before the work, not after it
+    problem = folder_problem(path.absolute().parent)
+    if problem:
+        raise UserError(f"--out {path.absolute().parent}: {problem}; choose another place")
 
 
 def run(argv):

@@ -89,8 +89,9 @@ def ensure_user_lines_dataset(src, cache_dir, sha256=None) -> tuple[Path, str]:
     record = target.with_name(f"{name}.source.json")
     source = {"path": os.path.realpath(src), "sha256": sha256 or files.sha256_of(src)}
     if target.exists() and not record.exists():
-        raise UserError(f"{target} was not converted by the bench (there is no {record.name} beside it), so it "
-                        "is not replaced: move it away, or choose another --out")
+        raise UserError(f"{target} has no {record.name} beside it, the record of a conversion by the bench (it is "
+                        "not the bench's, or an interrupted conversion by an earlier version), so it is not "
+                        "replaced: delete it to convert again, or choose another --out")
     if not target.exists() or _read_record(record) != source:
         files.make_folder(target.parent, "the converted data's folder")
         # A record that matches no source: a conversion interrupted from here leaves a file known as ours, out of date.

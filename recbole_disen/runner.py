@@ -182,7 +182,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "memory_kind": memory_kind,
         "n_params": sum(p.numel() for p in net.parameters()),
         "checkpoint": trainer.saved_model_file if tested_best else None,
-        "last_checkpoint": trainer.last_model_file,
+        "last_checkpoint": trainer.last_model_file if os.path.isfile(trainer.last_model_file) else None,
         "config": checkpoint.plain(config.final_config_dict),
         "versions": versions,
         "machine": machine,

@@ -95,21 +95,34 @@ class DisenTrainer(Trainer):
         return self.best_valid_result
 
     def _claim_names(self):
-        """Before a new run's first checkpoint: names that no file in the folder has yet. RecBole names
+        """Before a new run's first epoch: names that no file in the folder has yet. RecBole names
         checkpoints by the second, so runs started in the same second into one folder (or a file already
-        there) would otherwise be overwritten; the run then takes the same name plus '-2', '-3', ..."""
+        there) would otherwise be overwritten; the run then takes the same name plus '-2', '-3', ...
+        Rank 0 claims them (its '-last' file exists, empty, until the first epoch ends) and tells the
+        other ranks, which load the best checkpoint from the same file."""
         if self._names_claimed:
             return
         stem, extension = os.path.splitext(self.saved_model_file)
-        stem = files.claim_free_stem(stem, [f"-last{extension}", extension])
+        if self.config["single_spec"] or self.config["local_rank"] == 0:
+            stem = files.claim_free_stem(stem, [f"-last{extension}", extension])
+        if not self.config["single_spec"]:
+            shared = [stem]
+            torch.distributed.broadcast_object_list(shared, src=0)
+            stem = shared[0]
         self.saved_model_file, self.last_model_file = stem + extension, f"{stem}-last{extension}"
         self._names_claimed = True
+
+    def _drop_unwritten_last(self):
+        """The claimed '-last' file, if no epoch ended to fill it (interrupted in the first epoch, or no
+        epoch to train), is removed: an empty file is no checkpoint."""
+        if (self.config["single_spec"] or self.config["local_rank"] == 0) and os.path.isfile(self.last_model_file) \
+                and os.path.getsize(self.last_model_file) == 0:
+            os.remove(self.last_model_file)
 
     def _save_checkpoint(self, epoch, verbose=True, **kwargs):
         if not self.config["single_spec"] and self.config["local_rank"] != 0:
             return
         self.best_epoch = epoch
-        self._claim_names()
         checkpoint.save_atomic(self._state(epoch, checkpoint.BEST), kwargs.pop("saved_model_file", self.saved_model_file))
         if verbose:
             self.logger.info(f"Saving current: {self.saved_model_file}")
@@ -176,11 +189,14 @@ class DisenTrainer(Trainer):
         if self.finished:
             self.logger.info("The resumed run had already stopped: nothing to train")
             return self.best_valid_score, self.best_valid_result
+        self._claim_names()
         try:
             super().fit(train_data, valid_data, verbose, saved, show_progress, end_of_validated_epoch)
         except BudgetSpent:
             self.budget_cut = True
             self.logger.info(f"Time budget of {self.time_budget:.0f} s spent: training stops, best checkpoint is tested")
+        finally:
+            self._drop_unwritten_last()
         return self.best_valid_score, self.best_valid_result
 
     def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
@@ -213,7 +229,6 @@ class DisenTrainer(Trainer):
     def _end_epoch(self, epoch_idx):
         self.history[-1]["wall_seconds"] = time.time() - self._started
         if self.config["single_spec"] or self.config["local_rank"] == 0:
-            self._claim_names()
             checkpoint.save_atomic(self._state(epoch_idx, checkpoint.LAST), self.last_model_file)
 
     def _full_sort_batch_eval(self, batched_data):

@@ -85,6 +85,9 @@ def test_wrong_type_and_missing_config_file(tmp_path, capsys, tiny_data):
     assert "config file not found: nope.yaml" in run_cli(tmp_path, capsys, "tiny", "--config_files=nope.yaml")
     (tmp_path / "broken.yaml").write_text("n_intents: [\n")
     assert "is not valid YAML" in run_cli(tmp_path, capsys, "tiny", f"--config_files={tmp_path / 'broken.yaml'}")
+    if os.path.isfile("/proc/self/mem"):  # Linux: a file that exists and cannot be read from its start
+        assert "cannot read config file /proc/self/mem: Input/output error" in run_cli(
+            tmp_path, capsys, "tiny", "--config_files=/proc/self/mem")
 
 
 def test_an_id_with_a_tab_that_shifts_the_columns(tmp_path, capsys):
@@ -162,8 +165,8 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     # RecBole treats a negative stopping_step as 0 and a negative eval_step as 0 (no validation)
     ("--stopping_step=-1", "'stopping_step' must be an integer >= 0, the validations without improvement"),
     ("--eval_step=-1", "'eval_step' must be an integer >= 0, the epochs between validations (0: no validation"),
-    ("--gpu_id=first", "'gpu_id' must be '' for the CPU, or GPU ids separated by commas such as 0 or 0,1, got 'first'"),
-    ("--gpu_id=0,x", "'gpu_id' must be '' for the CPU, or GPU ids separated by commas"),
+    ("--gpu_id=first", "'gpu_id' must be '' for the CPU, or GPU ids (indices or UUIDs) separated by commas such as 0 or 0,1, got 'first'"),
+    ("--gpu_id=0,x", "'gpu_id' must be '' for the CPU, or GPU ids (indices or UUIDs) separated by commas"),
     # RecBole drops the first with a warning (no filter) and blames the data for the second
     ("--user_inter_num_interval=garbage", "'user_inter_num_interval' must be None or intervals such as '[5,inf)'"),
     ("--user_inter_num_interval=[x,5)", "'user_inter_num_interval' must be None or intervals such as '[5,inf)'"),

@@ -63,6 +63,16 @@ def test_a_folder_holding_none_of_the_benchs_names_is_written_beside_its_files(t
     assert (out / "runs" / "tiny__SASRec__seed2020.json").is_file() and (out / "BENCH.md").is_file()
 
 
+def test_a_file_named_runs_stops_the_bench_before_it_writes(tmp_path, capsys):
+    out, source = tmp_path / "res", tmp_path / "tiny.txt"
+    source.write_text("u1 i1 i2 i3\n")
+    out.mkdir()
+    (out / "runs").write_text("my notes\n")
+    assert command.main(["--datasets", str(source), "--models", "SASRec", "--seeds", "1", "--out", str(out)]) == 2
+    assert f"--out {out} holds a file named runs" in one_error_line(capsys)
+    assert listing(out) == {"runs": b"my notes\n"}
+
+
 def test_report_only_without_runs_creates_nothing(tmp_path, capsys):
     assert command.main(["--report-only", "--out", str(tmp_path / "nowhere")]) == 2
     assert f"--out {tmp_path / 'nowhere'} has no runs/ folder" in one_error_line(capsys)
@@ -90,7 +100,7 @@ def test_a_dataset_file_the_bench_did_not_convert_is_not_replaced(tmp_path):
     (out / "data" / "tiny").mkdir(parents=True)
     (out / "data" / "tiny" / "tiny.inter").write_text("my data\n")
     runner = FakeRunner()
-    with pytest.raises(UserError, match="tiny.inter was not converted by the bench \\(there is no tiny.source.json"):
+    with pytest.raises(UserError, match="tiny.inter has no tiny.source.json beside it, the record of a conversion by the bench"):
         command.cli(["--datasets", str(source), "--models", "SASRec", "--seeds", "2020", "--out", str(out)],
                     run_fn=runner)
     assert runner.calls == [] and listing(out / "data") == {"tiny/tiny.inter": b"my data\n"}

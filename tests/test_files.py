@@ -23,3 +23,22 @@ def test_writes_replace_the_file_and_create_its_folder(tmp_path):
     assert target.with_suffix(".json").read_text() == '{\n "x": [\n  1,\n  2\n ]\n}'
     files.write_bytes(target, b"\x89PNG")
     assert target.read_bytes() == b"\x89PNG" and sorted(p.name for p in target.parent.iterdir()) == ["report.json", "report.md"]
+
+
+def test_a_claimed_stem_is_never_claimed_again_nor_one_whose_files_exist(tmp_path):
+    stem = str(tmp_path / "SASRec-Dec-01-2026_12-00-00")
+    endings = ["-last.pth", ".pth"]
+    first, second = files.claim_free_stem(stem, endings), files.claim_free_stem(stem, endings)  # nothing written
+    assert (first, second) == (stem, f"{stem}-2")
+    (tmp_path / "SASRec-Dec-01-2026_12-00-00-3.pth").write_bytes(b"theirs")  # the other ending taken
+    assert files.claim_free_stem(stem, endings) == f"{stem}-4"
+    assert (tmp_path / "SASRec-Dec-01-2026_12-00-00-3.pth").read_bytes() == b"theirs"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "SASRec-Dec-01-2026_12-00-00-2-last.pth", "SASRec-Dec-01-2026_12-00-00-3.pth",
+        "SASRec-Dec-01-2026_12-00-00-4-last.pth", "SASRec-Dec-01-2026_12-00-00-last.pth"]
+
+
+def test_an_empty_last_checkpoint_is_a_claim_never_written_not_a_checkpoint(tmp_path):
+    (tmp_path / "a-last.pth").write_bytes(b"epoch 3")
+    (tmp_path / "b-last.pth").write_bytes(b"")  # newer, but empty
+    assert files.last_checkpoint_in(tmp_path) == str(tmp_path / "a-last.pth")

@@ -139,8 +139,11 @@ def test_a_picture_that_cannot_be_written_fails_before_the_work(disen, tmp_path,
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: --out ") and message in err
     assert (tmp_path / "notes.txt").read_text() == "my notes"
-    new = tmp_path / "pictures" / "of" / "u1.png"  # a folder that does not exist yet is made
     monkeypatch.undo()
+    assert cli.main(["intentions", disen, "--user", "nobody", "--out", str(tmp_path / "new" / "x.png")]) == 2
+    assert not (tmp_path / "new").exists()  # a failed command leaves no folder behind
+    capsys.readouterr()
+    new = tmp_path / "pictures" / "of" / "u1.png"  # a folder that does not exist yet is made
     assert cli.main(["intentions", disen, "--user", "u1", "--out", str(new), "--dpi", "20"]) == 0
     assert new.read_bytes().startswith(intention_report.PNG_SIGNATURE)
 

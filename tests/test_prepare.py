@@ -263,8 +263,8 @@ def test_ensure_user_lines_dataset_never_replaces_a_file_it_did_not_convert(tmp_
     mine = tmp_path / "cache" / "lastfm" / "lastfm.inter"
     mine.parent.mkdir(parents=True)
     write(mine, "my own dataset\n")
-    with pytest.raises(UserError, match=f"^{mine} was not converted by the bench \\(there is no lastfm.source.json "
-                                        "beside it\\), so it is not replaced: move it away, or choose another --out$"):
+    with pytest.raises(UserError, match=f"^{mine} has no lastfm.source.json beside it, the record of a conversion by the bench "
+                                        ".*so it is not replaced: delete it to convert again, or choose another --out$"):
         ensure_user_lines_dataset(src, tmp_path / "cache")
     assert mine.read_text(encoding="utf-8") == "my own dataset\n" and folder_listing(mine.parent) == ["lastfm.inter"]
 

@@ -144,3 +144,15 @@ def test_the_forms_recbole_parses_itself_read_as_recbole_reads_them(tiny_setting
     assert config["gpu_id"] == "0,1" and config["seed"] == 2**32 - 1 and config["eval_step"] == 0
     assert config["clip_grad_norm"] == {"max_norm": 5, "norm_type": 2} and config["user_inter_num_interval"] == [5, 100]
     assert config["test_neg_sample_args"] == {"distribution": "uniform", "sample_num": 100}
+
+
+@pytest.mark.parametrize("value, legal", [
+    ("", True), (0, True), ("0,1", True), (-1, True), ("-1", True), ((0, 1), True),
+    ("GPU-8f3c2a1e-0b9d-4c55-a1b2-33c4d5e6f708", True), ("MIG-5c1d2e3f-aaaa-bbbb-cccc-0123456789ab,0", True),
+    ("first", False), ("0,x", False), ("0,", False), (True, False), ((), False), ("GPU-zz", False),
+])
+def test_gpu_id_takes_what_cuda_visible_devices_takes(value, legal):
+    """Indices (-1 hides every GPU: RecBole then runs on the CPU) and GPU or MIG UUIDs, comma-separated."""
+    from recbole_disen.config_rules import is_gpu_id
+
+    assert is_gpu_id(value) == legal

@@ -99,3 +99,9 @@ def test_runs_named_in_the_same_second_do_not_overwrite_each_others_checkpoints(
     third = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 1})
     assert third["checkpoint"] == f"{folder}/SASRec-Dec-01-2026_12-00-00-4.pth"
     assert theirs.read_bytes() == b"mine" and not Path(folder, "SASRec-Dec-01-2026_12-00-00-3.pth").exists()
+
+
+def test_a_run_with_no_epoch_to_train_leaves_no_empty_last_checkpoint(tiny_settings):
+    result = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 0})
+    assert result["last_checkpoint"] is None and result["epochs_run"] == 0
+    assert [path.name for path in Path(tiny_settings["checkpoint_dir"]).iterdir()] == [Path(result["checkpoint"]).name]

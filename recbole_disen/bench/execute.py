@@ -55,7 +55,8 @@ def run_arguments(job) -> dict:
 def check_settings(jobs: list) -> None:
     """Build the config of each model's runs on each dataset as the runner does, before any run starts: an
     unknown model or setting, or a value the runner refuses, is the runner's own one-line UserError, named
-    by model and dataset (the seeds' runs differ in their seed alone). Nothing is read but the settings."""
+    by model and dataset (the seeds' runs differ in their seed alone). Nothing is read but the settings and
+config files, and nothing is left behind (checkpoint_dir's check makes and removes a folder)."""
     from recbole_disen.runner import build_config  # imports torch and RecBole's models: only when runs are planned
 
     for job in {(job.spec["model"], job.spec["dataset"]): job for job in jobs}.values():

@@ -20,6 +20,8 @@ WRITTEN = ("BENCH.md", "curves.png", "checkpoints")  # what the bench writes bes
 def check_for_runs(out: Path) -> None:
     """Refuse an ``--out`` that the bench cannot run into without replacing a file it did not write."""
     _check_folder(out)
+    if (out / RUNS).exists() and not (out / RUNS).is_dir():
+        raise UserError(f"--out {out} holds a file named {RUNS}, where the bench keeps its runs: choose another --out")
     if (out / RUNS).is_dir():
         return
     taken = [name for name in WRITTEN if (out / name).exists()]
