@@ -6,5 +6,4 @@ DATA=$(cd "${DATA:-../shared/data}" && pwd)
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
 CONVERTED=${CONVERTED:-devdata}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
-python3 -c "import sys; from recbole_disen.prepare import ensure_user_lines_dataset as e; e(*sys.argv[1:])" \
-  "$DATA/amazon-beauty.txt" "$CONVERTED"
+python3 benchmarks/convert.py "$DATA/amazon-beauty.txt" "$CONVERTED"

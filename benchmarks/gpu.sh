@@ -30,7 +30,7 @@ variants=(
 )
 # First, alone on the GPU: one training step per variant on one Beauty batch (where the epoch time goes).
 # The bench reuses the converted file in $OUT/data.
-python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/amazon-beauty.txt', '$OUT/data')"
+python3 benchmarks/convert.py "$DATA/amazon-beauty.txt" "$OUT/data"
 timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/data" \
   --state=ERROR --steps=20 --warmup=3 "${extra_settings[@]}" \
   --variants="SASRec:padding_free=False,SASRec,DisenSeqRec:padding_free=False,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=4,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
@@ -43,7 +43,7 @@ timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA
   --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &
 
 # Mixed precision and distributed training, on LastFM, beside the benchmark.
-python3 -c "from recbole_disen.prepare import ensure_user_lines_dataset as e; e('$DATA/lastfm.txt', '$OUT/checks')"
+python3 benchmarks/convert.py "$DATA/lastfm.txt" "$OUT/checks"
 checks=(--dataset=lastfm "--data_path=$OUT/checks" --epochs=3 --show_progress=False "--checkpoint_dir=$OUT/checks/saved")
 (cd "$OUT" && timeout 240 python3 -c "import sys; from recbole_disen.cli import main; sys.exit(main(sys.argv[1:]))" \
   "${checks[@]}" --enable_amp=True --s2s_weight=1.0 > amp.log 2>&1; echo "amp exit $?" >> amp.log) &

@@ -317,3 +317,18 @@ def test_the_source_is_never_written_over(tmp_path, overwrite):
         with pytest.raises(UserError, match="is the input file itself"):
             cli(["amazon-csv", str(source), "--out", str(tmp_path), "--name", "beauty", *overwrite])
     assert src.read_text(encoding="utf-8") == AMAZON_CSV and folder_listing(folder) == ["beauty.inter"]
+
+
+def test_the_benchmark_scripts_conversion_is_cached_and_refuses_in_one_line(tmp_path, capsys):
+    from conftest import load_benchmark
+
+    convert = load_benchmark("convert")
+    src = write(tmp_path / "lastfm.txt", USER_LINES)
+    assert convert.main([str(src), str(tmp_path / "cache")]) == 0
+    converted = tmp_path / "cache" / "lastfm" / "lastfm.inter"
+    stamp = converted.stat().st_mtime_ns
+    assert convert.main([str(src), str(tmp_path / "cache")]) == 0 and converted.stat().st_mtime_ns == stamp  # kept
+    (tmp_path / "cache" / "lastfm" / "lastfm.source.json").unlink()
+    assert convert.main([str(src), str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {converted} has no lastfm.source.json beside it")
