@@ -54,6 +54,18 @@ def model_in(words, default="DisenSeqRec"):
     return named[-1] if named else default
 
 
+def one_error_line(capsys, *, after_log=False, quiet_stdout=False):
+    """The ``error: ...`` line (with its newline) that a command wrote to stderr, checked to be all it wrote
+    there (``after_log``: its last line, after log lines) and no traceback; ``quiet_stdout``: and nothing
+    on stdout."""
+    captured = capsys.readouterr()
+    err = captured.err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in err and not (quiet_stdout and captured.out)
+    assert err.endswith(errors[0] + "\n") and (after_log or err.count("\n") == 1)
+    return errors[0] + "\n"
+
+
 @pytest.fixture
 def tiny_data(tmp_path):
     """(data_path, dataset name) of a tiny generated dataset."""

@@ -7,6 +7,7 @@ import pytest
 from recbole_disen import prepare
 from recbole_disen.bench import command, execute, folder, mixed
 from recbole_disen.errors import UserError
+from conftest import one_error_line
 from test_bench import FakeRunner, bench_args
 
 RUN = "toy__SASRec__seed2020"
@@ -21,13 +22,6 @@ def listing(root):
 def no_log_handler(monkeypatch):
     """``command.main`` logs to the stderr of its time: here pytest's, gone after the test."""
     monkeypatch.setattr(command, "log_to_stderr", lambda: None)
-
-
-def one_error_line(capsys):
-    """The one line that ``command.main`` wrote, to stderr alone."""
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.count("\n") == 1 and captured.err.startswith("error: ")
-    return captured.err
 
 
 # ---------------------------------------------------------------- --out
@@ -45,7 +39,7 @@ def test_a_folder_of_the_users_own_is_refused_and_left_as_it_was(tmp_path, capsy
                                         "BENCH.md, which the bench would replace: choose another --out$"):
         command.cli(bench_args(mine), run_fn=runner)
     assert command.main(["--report-only", "--out", str(mine)]) == 2
-    assert "has no runs/ folder, so no bench runs to report" in one_error_line(capsys)
+    assert "has no runs/ folder, so no bench runs to report" in one_error_line(capsys, quiet_stdout=True)
     assert runner.calls == [] and listing(tmp_path) == before
 
 
@@ -69,13 +63,13 @@ def test_a_file_named_runs_stops_the_bench_before_it_writes(tmp_path, capsys):
     out.mkdir()
     (out / "runs").write_text("my notes\n")
     assert command.main(["--datasets", str(source), "--models", "SASRec", "--seeds", "1", "--out", str(out)]) == 2
-    assert f"--out {out} holds a file named runs" in one_error_line(capsys)
+    assert f"--out {out} holds a file named runs" in one_error_line(capsys, quiet_stdout=True)
     assert listing(out) == {"runs": b"my notes\n"}
 
 
 def test_report_only_without_runs_creates_nothing(tmp_path, capsys):
     assert command.main(["--report-only", "--out", str(tmp_path / "nowhere")]) == 2
-    assert f"--out {tmp_path / 'nowhere'} has no runs/ folder" in one_error_line(capsys)
+    assert f"--out {tmp_path / 'nowhere'} has no runs/ folder" in one_error_line(capsys, quiet_stdout=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -84,12 +78,12 @@ def test_an_out_that_is_a_file_is_one_line(tmp_path, capsys):
     data.write_text("u1 i1 i2 i3\n")
     argv = ["--datasets", str(data), "--models", "SASRec", "--seeds", "1", "--out"]
     assert command.main([*argv, str(data)]) == 2
-    assert one_error_line(capsys) == f"error: --out {data}: {data} is a file, not a folder; choose another --out\n"
+    assert one_error_line(capsys, quiet_stdout=True) == f"error: --out {data}: {data} is a file, not a folder; choose another --out\n"
     assert command.main([*argv, str(data / "res")]) == 2
-    assert one_error_line(capsys) == (f"error: --out {data / 'res'}: {data} is a file, not a folder; "
+    assert one_error_line(capsys, quiet_stdout=True) == (f"error: --out {data / 'res'}: {data} is a file, not a folder; "
                                       "choose another --out\n")
     assert command.main(["--report-only", "--out", str(data)]) == 2
-    assert "is a file, not a folder" in one_error_line(capsys)
+    assert "is a file, not a folder" in one_error_line(capsys, quiet_stdout=True)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.txt"] and data.read_text() == "u1 i1 i2 i3\n"
 
 
@@ -119,7 +113,7 @@ def test_models_and_settings_are_checked_before_any_worker_starts(tmp_path, monk
     started = []
     monkeypatch.setattr(execute, "run_in_subprocess", started.append)
     assert command.main(bench_args(tmp_path / "res", *extra)) == 2
-    assert one_error_line(capsys) == message
+    assert one_error_line(capsys, quiet_stdout=True) == message
     assert started == [] and list(tmp_path.iterdir()) == []
 
 

@@ -10,7 +10,7 @@ import os
 import pytest
 import torch
 
-from conftest import TINY, tiny_sequences, write_inter
+from conftest import TINY, one_error_line, tiny_sequences, write_inter
 from recbole_disen import cli
 from recbole_disen.runner import run
 
@@ -68,20 +68,13 @@ def files_of(folder):
     return {path.name: (path.stat().st_mtime_ns, path.read_bytes()) for path in folder.iterdir()}
 
 
-def one_error_line(capsys):
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and err.rstrip("\n").endswith(errors[0]) and "Traceback" not in err
-    return errors[0]
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_recommend_runs_no_code_from_a_checkpoint(trained, tmp_path, capsys, case):
     result, _ = trained
     marker = tmp_path / "ran"
     path = hostile_copy(result["checkpoint"], tmp_path / "model.pth", case, marker)
     assert cli.main(["recommend", path, "--users", "u1"]) == 2
-    assert one_error_line(capsys).startswith(f"error: cannot load checkpoint {path}: ")
+    assert one_error_line(capsys, after_log=True).startswith(f"error: cannot load checkpoint {path}: ")
     assert not marker.exists()
 
 
@@ -94,7 +87,7 @@ def test_resume_runs_no_code_from_a_checkpoint(trained, tmp_path, capsys, case):
     before = files_of(saved)
     argv = ["--dataset=tiny", *[f"--{k}={v}" for k, v in {**settings, "checkpoint_dir": saved}.items()], f"--resume={path}"]
     assert cli.main(argv) == 2
-    assert one_error_line(capsys).startswith("error: --resume: ")
+    assert one_error_line(capsys, after_log=True).startswith("error: --resume: ")
     assert not marker.exists() and files_of(saved) == before
     assert not os.path.exists(tmp_path / "log")  # refused before RecBole's logger or anything else started
 
@@ -111,7 +104,7 @@ def test_the_best_checkpoint_tested_after_a_resume_runs_no_code(trained, tmp_pat
     argv = ["--dataset=tiny", *[f"--{k}={v}" for k, v in {**settings, "checkpoint_dir": saved}.items()], f"--resume={last}"]
     assert cli.main(argv) == (2 if refused else 0)  # the finished run trains nothing and tests its best weights
     if refused:
-        assert one_error_line(capsys).startswith(f"error: cannot load checkpoint {saved / 'DisenSeqRec-x.pth'}: ")
+        assert one_error_line(capsys, after_log=True).startswith(f"error: cannot load checkpoint {saved / 'DisenSeqRec-x.pth'}: ")
     assert not marker.exists()
 
 
@@ -122,5 +115,5 @@ def test_a_checkpoint_cut_short_is_named_as_such(trained, tmp_path, capsys):
     for length in (0, 10, 100, 5000, len(data) // 2, len(data) - 1):  # 5000: torch's seek fails with EINVAL
         path.write_bytes(data[:length])
         assert cli.main(["recommend", str(path), "--users", "u1"]) == 2
-        line = one_error_line(capsys)
+        line = one_error_line(capsys, after_log=True)
         assert line.startswith(f"error: cannot load checkpoint {path}: the file is ") and "cut short" in line

@@ -12,6 +12,7 @@ from recbole.config import Config
 from recbole_disen import cli
 from recbole_disen.config import DisenConfig, properties_dir, yaml_loader
 from recbole_disen.literal import literal
+from conftest import one_error_line
 
 # Values as they come from the command line (all strings), with what RecBole's eval() makes of them.
 LEGITIMATE = {
@@ -52,12 +53,6 @@ def test_yaml_files_read_as_recbole_reads_them():
             text = f.read()
         assert yaml.load(text, Loader=yaml_loader()) == yaml.load(text, Loader=full_loader), path
     assert yaml.load("a: 1e-3\nb: .5\nc: 2020\n", Loader=yaml_loader()) == {"a": 0.001, "b": 0.5, "c": 2020}
-
-
-def one_error_line(capsys):
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
-    return err
 
 
 @pytest.fixture(autouse=True)
