@@ -164,8 +164,14 @@ def format_recommendations(recommendations, names=None):
         lines.append(f"user {user}")
         for rank, (item, score, intention) in enumerate(items, start=1):
             why = f"  intention {intention}" if intention is not None else ""
-            lines.append(f"  {rank}. item {item_names.label(item, names or {})}  score {score:.4f}{why}")
+            lines.append(f"  {rank}. item {item_names.label(item, names or {})}  score {score_text(score)}{why}")
     return "".join(line + "\n" for line in lines)
+
+
+def score_text(score):
+    """A score with 4 decimals, or 4 significant digits when it is smaller than 0.001 (some models, such as
+    STAMP early in training, score every item near 0, and 4 decimals would show them all as 0.0000)."""
+    return f"{score:.4f}" if score == 0 or abs(score) >= 1e-3 else f"{score:.3e}"
 
 
 def parse_args(argv):

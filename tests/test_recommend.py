@@ -238,3 +238,13 @@ def test_other_data_at_data_path_is_refused(disen, tmp_path, capsys):
         f"error: recommend: {result['checkpoint']} was trained on other data than {tmp_path / 'other' / 'tiny'} "
         "(same sizes, other contents): use the data it was trained on"
     ]
+
+
+@pytest.mark.parametrize("score, text", [
+    (2.19191, "2.1919"), (-0.5, "-0.5000"), (0.001, "0.0010"), (0.0, "0.0000"),
+    (0.0000123456, "1.235e-05"), (-0.00098765, "-9.877e-04"),
+])
+def test_small_scores_keep_their_digits(score, text):
+    assert recommend.score_text(score) == text
+    # two items that 4 decimals would print alike stay apart
+    assert recommend.score_text(1.2e-5) != recommend.score_text(1.3e-5)
