@@ -20,6 +20,8 @@ def snapshot(bench_out):
     """[{run_key, epochs_run, best_epoch, best_valid_score, valid_ndcg@10 per epoch, ...}] of every run."""
     runs = []
     for last in sorted(Path(bench_out, "checkpoints").glob("*/*-last.pth")):
+        if not last.stat().st_size:  # a run's claimed name before its first epoch ended (trainer._claim_names)
+            continue
         state = torch.load(last, map_location="cpu", weights_only=True)
         history = state["history"]
         runs.append({
