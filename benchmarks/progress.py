@@ -19,9 +19,11 @@ from recbole_disen import files
 def snapshot(bench_out):
     """[{run_key, epochs_run, best_epoch, best_valid_score, valid_ndcg@10 per epoch, ...}] of every run."""
     runs = []
-    for last in sorted(Path(bench_out, "checkpoints").glob("*/*-last.pth")):
-        if not last.stat().st_size:  # a run's claimed name before its first epoch ended (trainer._claim_names)
+    for folder in sorted(path for path in Path(bench_out, "checkpoints").glob("*") if path.is_dir()):
+        last = files.last_checkpoint_in(folder)  # the run's newest, a name claimed but not yet written left out
+        if last is None:
             continue
+        last = Path(last)
         state = torch.load(last, map_location="cpu", weights_only=True)
         history = state["history"]
         runs.append({

@@ -150,8 +150,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     try:
         best_valid_score, best_valid_result = trainer.fit(train_data, valid_data, saved=saved, show_progress=progress)
     except KeyboardInterrupt:  # the CLI names the checkpoint to continue from
-        last = trainer.last_model_file
-        raise Interrupted(last if os.path.isfile(last) and os.path.getsize(last) else None) from None
+        raise Interrupted(trainer.written_last) from None
     # With no validation yet (a budget spent before the first one), the current weights are tested.
     tested_best = saved and os.path.isfile(trainer.saved_model_file)
     tests = protocols.test_both(trainer, train_data, test_data, seen, load_best_model=tested_best,
@@ -182,7 +181,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         "memory_kind": memory_kind,
         "n_params": sum(p.numel() for p in net.parameters()),
         "checkpoint": trainer.saved_model_file if tested_best else None,
-        "last_checkpoint": trainer.last_model_file if os.path.isfile(trainer.last_model_file) else None,
+        "last_checkpoint": trainer.written_last,
         "config": checkpoint.plain(config.final_config_dict),
         "versions": versions,
         "machine": machine,

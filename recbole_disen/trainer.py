@@ -112,9 +112,14 @@ class DisenTrainer(Trainer):
         self.saved_model_file, self.last_model_file = stem + extension, f"{stem}-last{extension}"
         self._names_claimed = True
 
+    @property
+    def written_last(self):
+        """The '-last' checkpoint to continue the run from, or None when no epoch has ended yet."""
+        return self.last_model_file if os.path.isfile(self.last_model_file) else None
+
     def _drop_unwritten_last(self):
         """The claimed '-last' file, if no epoch ended to fill it (interrupted in the first epoch, or no
-        epoch to train), is removed: an empty file is no checkpoint."""
+        epoch to train), is removed: an empty file is no checkpoint (so ``written_last`` is None then)."""
         if (self.config["single_spec"] or self.config["local_rank"] == 0) and os.path.isfile(self.last_model_file) \
                 and os.path.getsize(self.last_model_file) == 0:
             os.remove(self.last_model_file)
