@@ -8,7 +8,7 @@ from recbole_disen import prepare
 from recbole_disen.bench import command, execute, folder, mixed
 from recbole_disen.errors import UserError
 from conftest import one_error_line
-from test_bench import FakeRunner, bench_args
+from bench_fakes import FakeRunner, bench_args
 
 RUN = "toy__SASRec__seed2020"
 

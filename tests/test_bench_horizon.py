@@ -8,7 +8,7 @@ from scipy import stats
 
 from recbole_disen.bench import command, report, summary
 from recbole_disen.errors import UserError
-from test_bench import PNG_MAGIC, FakeRunner, bench_args, cells_of, fake_result, planned
+from bench_fakes import PNG_MAGIC, FakeRunner, bench_args, cells_of, fake_result, planned
 
 # Hand-picked horizon test metrics per (model, seed): Recall@10, NDCG@10, MRR of future items 1 and 2.
 HORIZON = {
