@@ -35,8 +35,9 @@ def with_horizon(run, horizon):
     recall, ndcg, mrr1, mrr2 = HORIZON[key]
     test_result = {**{name: 0.9 for name in run["test_result"]}, "horizon_recall@10": recall,
                    "horizon_ndcg@10": ndcg, "horizon_pos1_mrr": mrr1, "horizon_pos2_mrr": mrr2,
-                   "horizon_pos1_hit@10": 0.7, "horizon_pos2_hit@10": 0.6}
+                   "horizon_pos1_hit@10": recall + 0.2, "horizon_pos2_hit@10": recall - 0.1}
     return {**run, "valid_metric": "horizon_ndcg@10", "test_result": test_result, "horizon": horizon,
+            "test_seen_share@10": 0.1 * (run["seed"] - 2019),
             "horizon_dropped_users": DROPPED, "test_user_ndcg@10": [0.9] * 6,
             "test_user_horizon_ndcg@10": USER_HORIZON_NDCG[key]}
 
@@ -100,11 +101,15 @@ def test_horizon_and_next_item_runs_share_a_folder_and_the_report(tmp_path):
     assert "0.9000" not in before
 
     # the horizon table: mean ± sample std over seeds, by hand
+    # (hit@10 of item 1 and 2: recall + 0.2 and recall - 0.1; the seen share 0.1 and 0.2 for seeds 2020, 2021)
     assert cells_of(horizon_part, "| DisenSeqRec | 2020, 2021 |") == [
-        "DisenSeqRec", "2020, 2021", "0.4500 ± 0.0707", "0.3200 ± 0.0283", "0.4500 ± 0.0707", "0.2250 ± 0.0354", "4"]
+        "DisenSeqRec", "2020, 2021", "0.4500 ± 0.0707", "0.3200 ± 0.0283", "0.4500 ± 0.0707", "0.2250 ± 0.0354",
+        "0.6500 ± 0.0707", "0.3500 ± 0.0707", "0.1500 ± 0.0707", "4"]
     assert cells_of(horizon_part, "| SASRec | 2020, 2021 |") == [
-        "SASRec", "2020, 2021", "0.3300 ± 0.0424", "0.2200 ± 0.0283", "0.4000 ± 0.1414", "0.1000 ± 0.0000", "4"]
-    assert "| Model | Seeds | Recall@10 | NDCG@10 | MRR, item 1 | MRR, item 2 | Dropped users |" in horizon_part
+        "SASRec", "2020, 2021", "0.3300 ± 0.0424", "0.2200 ± 0.0283", "0.4000 ± 0.1414", "0.1000 ± 0.0000",
+        "0.5300 ± 0.0424", "0.2300 ± 0.0424", "0.1500 ± 0.0707", "4"]
+    assert ("| Model | Seeds | Recall@10 | NDCG@10 | MRR, item 1 | MRR, item 2 | Hit@10, item 1 | Hit@10, item 2 "
+            "| Share of the top 10 seen before | Dropped users |") in horizon_part
 
     # DisenSeqRec against SASRec on per-user horizon NDCG@10: differences 0.2, -0.05, 0.1, 0.25, 0.3, 0.15;
     # the only negative one has rank 1, so W = 1 and the exact two-sided p = 2 * 2 / 2**6
@@ -128,7 +133,7 @@ def test_horizon_only_dataset_and_a_variant_against_each_baseline():
     assert "## toy\n\n### Horizon 2 on toy (test)" in text  # no empty next-item tables before it
     assert "Both ranking protocols" not in text and "(test NDCG@10)" not in text
     assert cells_of(text, "| DisenSeqRec@noseq | 2020 |")[2:] == [
-        "0.4000 ± -", "0.3000 ± -", "0.5000 ± -", "0.2500 ± -", "4"]
+        "0.4000 ± -", "0.3000 ± -", "0.5000 ± -", "0.2500 ± -", "0.6000 ± -", "0.3000 ± -", "0.1000 ± -", "4"]
     # on seed 2020 only: the variant's per-user differences from SASRec are 0.1, -0.05, 0.15, 0.2, 0.25, 0.3
     assert cells_of(text, "| DisenSeqRec@noseq | SASRec |")[2:10] == [
         "2020", "0.3000", "0.2000", "+50.00%", "6", f"{0.95 / 6:+.4f}", "1.0", "0.0625"]

@@ -4,6 +4,7 @@ Pure functions over run dictionaries, like ``summary``; the paired tests are ``c
 user's horizon NDCG@10.
 """
 
+import math
 from dataclasses import dataclass
 
 from recbole_disen.bench.compare import comparisons, group, mean_std, metric_of, model_order
@@ -21,6 +22,7 @@ class HorizonRow:
     model: str
     seeds: list
     metrics: dict  # name of horizon_metrics(N) -> (mean, sample std or None with one seed)
+    seen_share: tuple  # share of the test top-10 slots holding items the user had before: (mean, std)
     dropped_users: list  # the distinct counts of users too short for the horizon, over the seeds
 
 
@@ -39,8 +41,10 @@ def horizon_of(run: dict) -> int:
 
 
 def horizon_metrics(horizon: int) -> tuple:
-    """The table's metrics: horizon Recall@10 and NDCG@10, then the MRR of future item i = 1..N."""
-    return (*SET_METRICS, *(f"horizon_pos{i}_mrr" for i in range(1, horizon + 1)))
+    """The table's metrics: horizon Recall@10 and NDCG@10, then the MRR of future item i = 1..N, then
+    whether future item i is in the top 10 (its hit@10)."""
+    positions = range(1, horizon + 1)
+    return (*SET_METRICS, *(f"horizon_pos{i}_mrr" for i in positions), *(f"horizon_pos{i}_hit@10" for i in positions))
 
 
 def summarise_horizons(runs: list) -> tuple:
@@ -65,5 +69,7 @@ def _horizon_row(model: str, runs: list, horizon: int) -> HorizonRow:
         model=model,
         seeds=[run["seed"] for run in runs],
         metrics={metric: mean_std([metric_of(run, metric) for run in runs]) for metric in horizon_metrics(horizon)},
+        seen_share=mean_std([math.nan if run.get("test_seen_share@10") is None else run["test_seen_share@10"]
+                             for run in runs]),
         dropped_users=sorted({run["horizon_dropped_users"] for run in runs}),
     )

@@ -147,13 +147,16 @@ def _beyond_lines(dataset: DatasetSummary) -> list:
 def _horizon_lines(name: str, horizon: HorizonSummary) -> list:
     """The horizon table of one dataset and N, and its DisenSeqRec-against-baselines tests."""
     n = horizon.horizon
-    header = ["Model", "Seeds", "Recall@10", "NDCG@10", *(f"MRR, item {i}" for i in range(1, n + 1)), "Dropped users"]
+    positions = range(1, n + 1)
+    header = ["Model", "Seeds", "Recall@10", "NDCG@10", *(f"MRR, item {i}" for i in positions),
+              *(f"Hit@10, item {i}" for i in positions), "Share of the top 10 seen before", "Dropped users"]
     rows = [[row.model, _join(row.seeds), *(_format_mean_std(*row.metrics[m]) for m in horizon_metrics(n)),
-             _join(row.dropped_users)] for row in horizon.rows]
+             _format_mean_std(*row.seen_share), _join(row.dropped_users)] for row in horizon.rows]
     note = (f"Runs made with `--horizon {n}` (README, \"Horizon evaluation\"): each user's last {n} interactions "
             "are the test horizon, ranked once from the history before them. Recall@10 and NDCG@10 score the "
             "horizon's distinct items as a set; MRR, item i is the reciprocal rank of the i-th future item in the "
-            "full ranking, under the ranking protocol in force (RecBole's unless `eval_exclude_seen`). Validation, "
+            "full ranking, under the ranking protocol in force (RecBole's unless `eval_exclude_seen`), and Hit@10, "
+            "item i whether it is in the top 10. Validation, "
             f"one horizon earlier, stops on horizon NDCG@10. Users with fewer than {2 * n + 2} interactions are dropped.")
     lines = [f"### Horizon {n} on {name} (test)", "", note, ""] + _table(header, rows) + [""]
     title = f"### {PROPOSED} vs baselines, and its variants vs {PROPOSED}, on {name}, horizon {n} (test horizon NDCG@10)"
