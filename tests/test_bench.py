@@ -3,6 +3,7 @@
 import json
 import logging
 import math
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,14 @@ def test_resume_skips_finished_runs_and_reruns_changed_spec(tmp_path):
 
 
 def test_parallel_jobs_in_process(tmp_path):
-    runner = FakeRunner()
-    assert command.cli(bench_args(tmp_path, "--jobs", "2"), run_fn=runner) == 0
-    assert len(list((tmp_path / "runs").glob("*.json"))) == 4
+    runner, both_running = FakeRunner(), threading.Barrier(2, timeout=60)
+
+    def run_two_at_a_time(*args, **kwargs):
+        both_running.wait()  # broken, and so the run failed, unless a second run is in flight at once
+        return runner(*args, **kwargs)
+
+    assert command.cli(bench_args(tmp_path, "--jobs", "2"), run_fn=run_two_at_a_time) == 0
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 4 and len(runner.calls) == 4
 
 
 def test_set_values_are_read_as_the_runner_reads_them(tmp_path):

@@ -128,6 +128,7 @@ def next_item_folder(out):
 def test_a_next_item_folder_renders_as_before_horizon_runs(tmp_path):
     # golden/bench_next_item.md is BENCH.md of this folder as the bench wrote it before it knew horizon runs
     # (since then only the titles changed and each variant gained a row against DisenSeqRec as shipped)
+    # A format snapshot: the numbers in such tables are checked by hand in the tests above.
     out = next_item_folder(tmp_path / "res")
     command.write_outputs(out, "recbole-disen bench --datasets toy", [("toy__GRU4Rec__seed1", "ValueError: x")])
     assert (out / "BENCH.md").read_text() == (GOLDEN / "bench_next_item.md").read_text()

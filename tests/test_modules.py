@@ -37,10 +37,14 @@ def test_padding_content_changes_nothing():
 
 
 def test_empty_sequence_gives_the_bias_alone():
-    layer = make_layer()
+    layer = make_layer(k=2)
+    with torch.no_grad():  # beta_k of the future side: means 2 and 2, standard deviations 1 and 2
+        layer.bias[IntentionLayer.FUTURE] = torch.tensor([[3.0, 1, 3, 1, 3, 1, 3, 1], [0, 0, 0, 0, 4, 4, 4, 4]])
     phi, mass = layer(torch.randn(1, 4, 8), torch.tensor([0]), IntentionLayer.FUTURE)
-    assert torch.isfinite(phi).all() and (mass == 0).all()
-    assert torch.allclose(phi[0], layer.output_norm(layer.bias[IntentionLayer.FUTURE]))
+    assert (mass == 0).all()
+    # LN(beta_k) by hand: (beta_k - mean) / std, the LayerNorm's weight 1 and bias 0 as initialised
+    expected = torch.tensor([[1.0, -1, 1, -1, 1, -1, 1, -1], [-1, -1, -1, -1, 1, 1, 1, 1]])
+    assert torch.allclose(phi[0], expected, atol=1e-6)
 
 
 def test_sides_use_different_biases():

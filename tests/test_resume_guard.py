@@ -139,4 +139,4 @@ def test_a_checkpoint_from_before_a_setting_existed_resumes_at_its_default(train
     torch.save(state, last)
     resumed = run("DisenSeqRec", "tiny", config_dict={**settings, "checkpoint_dir": str(last.parent), "epochs": 2},
                   resume=str(last))
-    assert resumed["epochs_run"] == 2
+    assert resumed["epochs_run"] == 2 and resumed["config"]["causal"] is True
