@@ -14,9 +14,11 @@ import functools
 import glob
 import importlib
 import importlib.util
+import inspect
 import os
 import pkgutil
 import re
+import sys
 from importlib import resources
 
 import recbole
@@ -71,18 +73,44 @@ def get_model(name):
     """A model of this plugin, or any RecBole model by name (with RecBole's import-time anomaly mode undone)."""
     if name in PLUGIN_MODELS:
         return getattr(importlib.import_module(PLUGIN_MODELS[name]), name)
+    plugin_names = {model.lower(): model for model in PLUGIN_MODELS}
     names = recbole_model_files()
-    if name.lower() not in names:  # checked first: RecBole's own lookup imports optional packages
-        hint = difflib.get_close_matches(name.lower(), names | {model.lower() for model in PLUGIN_MODELS}, n=1)
-        did_you_mean = f" (did you mean a model file '{hint[0]}'?)" if hint else ""
-        plugin_models = ", ".join(PLUGIN_MODELS)
-        raise UserError(f"unknown model '{name}'{did_you_mean}: use {plugin_models} or a RecBole model name such as SASRec")
+    if name.lower() in plugin_names or name.lower() in names:  # the name but for case
+        model_class = None if name.lower() in plugin_names else _recbole_model(name)
+        if model_class is None:
+            spelling = plugin_names.get(name.lower()) or _class_of_file(name.lower())
+            raise UserError(f"unknown model '{name}': model names are case-sensitive; use {spelling}")
+        return model_class
+    # checked before any import: RecBole's own lookup imports optional packages
+    hint = difflib.get_close_matches(name.lower(), names | set(plugin_names), n=1)
+    did_you_mean = f" (did you mean {plugin_names.get(hint[0]) or _class_of_file(hint[0])}?)" if hint else ""
+    raise UserError(f"unknown model '{name}'{did_you_mean}: use {', '.join(PLUGIN_MODELS)} or a RecBole model name "
+                    "such as SASRec")
+
+
+def _recbole_model(name):
+    """RecBole's model class ``name``, or None when its model file ``name.lower()`` spells the class otherwise."""
     try:
-        model_class = recbole_get_model(name)
+        return recbole_get_model(name)
+    except AttributeError:  # RecBole found the file by the lower-case name, and no class of this spelling in it
+        return None
     except (ValueError, ModuleNotFoundError) as error:
         raise UserError(f"cannot load model '{name}': {one_line(error)} (install what it needs, or check the name's spelling)") from None
-    compat.disable_anomaly_detection()
-    return model_class
+    finally:
+        compat.disable_anomaly_detection()
+
+
+def _class_of_file(file):
+    """The spelling of the class in RecBole's model file ``file`` (its lower-case name), read by importing
+    the file; ``file`` itself when that fails."""
+    try:
+        _recbole_model(file)
+    except UserError:
+        return file
+    module = next(module for key, module in sys.modules.items()
+                  if key.startswith("recbole.model.") and key.rpartition(".")[2] == file)
+    return next((attribute for attribute in dir(module)
+                 if attribute.lower() == file and isinstance(getattr(module, attribute), type)), file)
 
 
 def _yaml_keys(pattern):
@@ -123,6 +151,17 @@ def _check_trainable(model):
     if getattr(model_class, "input_type", None) == InputType.PAIRWISE:
         raise UserError(f"{model} trains on sampled negative pairs, which this runner does not draw; "
                         "run it with RecBole's run_recbole, or choose a model trained with CE (SASRec, BERT4Rec, ...)")
+    if _reads_labels(model_class):
+        raise UserError(f"{model} trains on labelled interactions (a label for each sampled negative), which this "
+                        "runner does not draw; run it with RecBole's run_recbole, or choose a model trained with CE "
+                        "(SASRec, BERT4Rec, ...)")
+
+
+def _reads_labels(model_class):
+    """Whether a RecBole model's construction reads ``LABEL_FIELD``: its loss needs the label that RecBole's
+    negative sampling adds to each interaction (NeuMF, DIN, the context-aware models, ...)."""
+    return any("LABEL_FIELD" in inspect.getsource(cls.__init__) for cls in model_class.__mro__
+               if "__init__" in vars(cls) and cls.__module__.startswith("recbole."))
 
 
 def foreign_keys(model, keys):

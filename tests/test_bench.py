@@ -3,6 +3,7 @@
 import json
 import logging
 import math
+import re
 import threading
 from pathlib import Path
 
@@ -197,3 +198,17 @@ def test_a_set_that_no_model_has_is_refused_at_planning(tmp_path):
     with pytest.raises(UserError, match="--set SASRec:n_intents: n_intents is not a setting of SASRec"):
         plan.plan_jobs(plan.build_parser().parse_args(
             [*base, "--models", "DisenSeqRec,SASRec", "--set", "SASRec:n_intents=4"]))
+
+
+@pytest.mark.parametrize("label", ["SASRec@/../../../escaped", "DisenSeqRec@../x", "../SASRec", "SASRec@", "@x",
+                                   "Disen SeqRec", "SASRec@a@b", "SASRec@.hidden"])
+def test_a_model_label_that_is_no_plain_name_is_refused_before_anything_is_written(tmp_path, label):
+    runner, out = FakeRunner(), tmp_path / "res"
+    with pytest.raises(UserError, match=f"--models {re.escape(repr(label))} is not a model label: use MODEL or MODEL@VARIANT"):
+        command.cli(bench_args(out, "--models", label), run_fn=runner)
+    assert runner.calls == [] and sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_a_variant_label_with_dots_and_dashes_names_its_files(tmp_path):
+    jobs = planned(tmp_path, "--models", "SASRec@lr5e-4_do0.6", "--seeds", "1")
+    assert [Path(job.result_path).name for job in jobs] == ["toy__SASRec@lr5e-4_do0.6__seed1.json"]

@@ -111,8 +111,14 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--model=S3Rec", "S3Rec needs its own RecBole trainer, which this runner does not use"),
     ("--model=KGAT", "KGAT needs its own RecBole trainer"),
     ("--model=NoSuchModel", "unknown model 'NoSuchModel'"),
-    ("--model=SASRek", "unknown model 'SASRek' (did you mean a model file 'sasrec'?)"),
-    ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean a model file 'disenseqrec'?)"),
+    ("--model=SASRek", "unknown model 'SASRek' (did you mean SASRec?)"),
+    ("--model=DisenSeqRek", "unknown model 'DisenSeqRek' (did you mean DisenSeqRec?)"),
+    ("--model=sasrec", "unknown model 'sasrec': model names are case-sensitive; use SASRec"),
+    ("--model=Gru4rec", "unknown model 'Gru4rec': model names are case-sensitive; use GRU4Rec"),
+    ("--model=DISENSEQREC", "unknown model 'DISENSEQREC': model names are case-sensitive; use DisenSeqRec"),
+    ("--model=NeuMF", "NeuMF trains on labelled interactions (a label for each sampled negative)"),
+    ("--model=DIN", "DIN trains on labelled interactions"),
+    ("--model=FM", "FM trains on labelled interactions"),
     ("stray", "unrecognised argument 'stray'"),
 ])
 def test_bad_settings_fail_at_start_with_one_line(word, message, tiny_settings, capsys):

@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,9 @@ FIXED_SETTINGS = {
 }
 HORIZON_VALID_METRIC = "horizon_ndcg@10"  # replaces valid_metric in the runs of --horizon N
 MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon", "checkpoint_dir"}
+# A --models label names files and folders (run JSONs, checkpoint folders): MODEL or MODEL@VARIANT, of
+# letters, digits, '_', '.' and '-', each part starting with a letter, digit or '_' (no path, no '..').
+LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(@[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_false", dest="show_progress",
                         help="hide training progress bars")
     return parser
+
+
+def parse_models(text: str) -> list:
+    """Parse ``--models`` into labels that are safe as parts of file names."""
+    models = split_list(text, "--models")
+    for label in models:
+        if not LABEL.fullmatch(label):
+            raise UserError(f"--models {label!r} is not a model label: use MODEL or MODEL@VARIANT, of letters, "
+                            "digits, '_', '.' and '-' (for example SASRec or DisenSeqRec@nos2s)")
+    return models
 
 
 def split_list(text: str, option: str) -> list:
@@ -191,7 +205,7 @@ def check_limits(args: argparse.Namespace) -> None:
 def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
     """Validate the parsed arguments and return every run, dataset by dataset, seed by seed, each of
     ``command`` (the command line, for its JSON)."""
-    models = split_list(args.models, "--models")
+    models = parse_models(args.models)
     seeds = parse_seeds(args.seeds)
     shared, per_model = parse_overrides(args.overrides, models)
     config_files = resolve_config_files(args.config_files)
