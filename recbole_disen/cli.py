@@ -12,7 +12,7 @@ Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a
 
 import sys
 
-from recbole_disen.errors import Interrupted, UserError
+from recbole_disen.errors import Interrupted, UserError, sigterm_as_interrupt
 
 USAGE = "recbole-disen [--model=M] [--dataset=D] [--config_files=FILES] [--key=value ...]"
 RUN_ARGS = {"model": "DisenSeqRec", "dataset": "ml-100k", "config_files": "", "resume": "",
@@ -35,11 +35,16 @@ def parse_run_args(argv):
         if not word.startswith("--") or not equals:
             raise UserError(f"unrecognised argument '{word}': use --key=value (usage: {USAGE})")
         (args if key in RUN_ARGS else settings)[key] = value
+    for key in ("model", "dataset"):
+        if not args[key]:
+            raise UserError(f"--{key} needs a value (leave it out for {RUN_ARGS[key]})")
     for key in ("nproc", "world_size", "port", "group_offset"):
         try:
             args[key] = int(args[key])
         except ValueError:
             raise UserError(f"--{key} must be an integer, got {args[key]!r}") from None
+    if args["nproc"] < 1:
+        raise UserError(f"--nproc must be an integer >= 1 (the processes to start, one per GPU), got {args['nproc']}")
     args["config_files"] = args["config_files"].split() or None
     return args, settings
 
@@ -123,7 +128,8 @@ def dispatch(argv):
 def main(argv=None):
     """Entry point: a UserError becomes one line on stderr and exit status 2."""
     try:
-        return dispatch(sys.argv[1:] if argv is None else argv)
+        with sigterm_as_interrupt():
+            return dispatch(sys.argv[1:] if argv is None else argv)
     except UserError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2

@@ -265,6 +265,15 @@ def _check_files(settings, model, dataset):
             )
 
 
+def _check_dataset_name(name):
+    """A dataset is a name, not a path: RecBole makes file names of it (DATA_PATH/NAME/NAME.inter, the log's)."""
+    if not name or os.sep in name or "/" in name or name in (".", ".."):
+        folder, _, base = os.path.normpath(name or ".").rpartition(os.sep)
+        example = f" (here --data_path={folder or '.'} --dataset={base})" if base and base not in (".", "..") else ""
+        raise UserError(f"dataset {name!r} is not a dataset name: give the folder that holds NAME/NAME.inter "
+                        f"as --data_path and NAME as --dataset{example}")
+
+
 def _read_config_file(path, loader):
     """The settings of one ``--config_files`` yaml: a mapping of names to plain values (an empty file has none)."""
     try:
@@ -356,6 +365,7 @@ class DisenConfig(Config):
 
     def _validate(self, model):
         """Unknown names, wrong types and out-of-range values, before RecBole acts on any of them."""
+        _check_dataset_name(self.dataset)
         user = self.external_config_dict
         known = known_keys()
         owner = "other RecBole models have it" if model in PLUGIN_MODELS else f"{', '.join(PLUGIN_MODELS)} has it"

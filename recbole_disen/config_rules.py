@@ -30,6 +30,11 @@ def is_type(value, default):
     return True
 
 
+def is_number(value):
+    """Whether ``value`` is a finite number (an int or a float, not a bool): a float setting's value."""
+    return is_type(value, 0.0) and math.isfinite(value)
+
+
 def is_int(value, low, high=math.inf):
     """Whether ``value`` is an integer (not a bool) in [low, high]."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
@@ -113,11 +118,11 @@ RECBOLE_RULES = {
     "item_inter_num_interval": (is_intervals, INTERVALS),
     "entity_kg_num_interval": (is_intervals, INTERVALS),
     "relation_kg_num_interval": (is_intervals, INTERVALS),
-    "learning_rate": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "weight_decay": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
-    "hidden_dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
-    "attn_dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
-    "dropout_prob": (lambda v: is_type(v, 0.0) and 0 <= v <= 1, "a number in [0, 1]"),
+    "learning_rate": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
+    "weight_decay": (lambda v: is_number(v) and v >= 0, "a finite number >= 0"),
+    "hidden_dropout_prob": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "attn_dropout_prob": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "dropout_prob": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
     # KD_DAGFM eval()s its teacher's name: only RecBole's two teacher networks are accepted.
     "teacher": (lambda v: v in ("CrossNet", "CIN"), "'CrossNet' or 'CIN'"),
 }
@@ -130,10 +135,10 @@ TYPED_BY_RULE = {"gpu_id", "user_inter_num_interval", "item_inter_num_interval",
 # DisenSeqRec's settings: (check, what a valid value is).
 DISEN_RULES = {
     "n_intents": (lambda v: is_int(v, 1), "an integer >= 1"),
-    "lambda": (lambda v: is_type(v, 0.0) and 0 < v <= 1, "a number in (0, 1]"),
-    "s2s_weight": (lambda v: is_type(v, 0.0) and v >= 0, "a number >= 0"),
-    "s2s_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "intent_temperature": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
+    "lambda": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "s2s_weight": (lambda v: is_number(v) and v >= 0, "a finite number >= 0"),
+    "s2s_temperature": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
+    "intent_temperature": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
     "aggregation": (lambda v: v in ("max", "logsumexp"), "'max' or 'logsumexp'"),
     "s2s_mask": (lambda v: v in ("loss", "mass"), "'loss' or 'mass'"),
     "score_last": (lambda v: isinstance(v, bool), "True or False"),
@@ -146,8 +151,8 @@ DISEN_RULES = {
     "future_max_len": (lambda v: v is None or (is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
     "n_heads": (lambda v: is_type(v, 0) and v >= 1, "an integer >= 1"),
     "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
-    "initializer_range": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
-    "layer_norm_eps": (lambda v: is_type(v, 0.0) and v > 0, "a number > 0"),
+    "initializer_range": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
+    "layer_norm_eps": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
     "hidden_act": (lambda v: v in ("gelu", "relu", "swish", "tanh", "sigmoid"), "one of gelu, relu, swish, tanh, sigmoid"),
 }
 

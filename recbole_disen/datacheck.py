@@ -68,6 +68,8 @@ def ensure_inter_file(config):
     path = os.path.join(folder, f"{name}.inter")
     if config["benchmark_filename"]:
         return
+    if os.path.isdir(path):
+        raise UserError(f"{os.path.abspath(path)} is a folder: the dataset's interactions must be a file of that name")
     if not os.path.isfile(path):
         url = recbole_url(name)
         if url:
@@ -87,12 +89,24 @@ def ensure_inter_file(config):
     check_inter_header(config, path)
 
 
+OTHER_SEPARATORS = ("\t", ",", ";", "|", " ")  # what a header split into one field may be separated by instead
+
+
 def check_inter_header(config, path):
     """Header with typed fields, the user, item and time fields present, and at least one row."""
     with open(path, encoding=config["encoding"] or "utf-8") as f:
         header = f.readline().rstrip("\r\n")
         first_row = f.readline().strip()
-    fields = header.split(config["field_separator"])
+    separator = config["field_separator"]
+    if header.startswith("\ufeff"):
+        raise UserError(f"{path} starts with a byte-order mark, which RecBole would read as part of the first "
+                        "column's name: save the file as UTF-8 without it, or set --encoding=utf-8-sig")
+    fields = header.split(separator)
+    other = next((sign for sign in OTHER_SEPARATORS if sign != separator and sign in header), None)
+    if len(fields) == 1 and other:
+        raise UserError(f"{path}: the header is one field when split by field_separator {separator!r} and holds "
+                        f"{other!r}: if that separates the fields, set --field_separator={other!r} (or write the "
+                        "file with tabs, RecBole's default)")
     if not header or any(":" not in field for field in fields):
         raise UserError(
             f"{path}: the first line must be a header of typed fields such as "
@@ -104,9 +118,11 @@ def check_inter_header(config, path):
         needed.append(config["TIME_FIELD"])
     missing = [field for field in needed if field not in names]
     if missing:
+        why = ("; sequential models order each user's items by the time column"
+               if config["TIME_FIELD"] in missing else "")
         raise UserError(
-            f"{path}: the header has no {', '.join(missing)} column; sequential models order each user's "
-            f"items by it (add the column, or set TIME_FIELD / USER_ID_FIELD / ITEM_ID_FIELD to the names used)"
+            f"{path}: the header has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}{why} (add "
+            f"{'them' if len(missing) > 1 else 'it'}, or set USER_ID_FIELD / ITEM_ID_FIELD / TIME_FIELD to the names used)"
         )
     load_col = (config["load_col"] or {}).get("inter")
     if load_col is not None:

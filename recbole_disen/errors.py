@@ -1,8 +1,11 @@
-"""The one exception type that reaches the user as a one-line message, and the one way to put another
-exception on one line."""
+"""The one exception type that reaches the user as a one-line message, the one way to put another
+exception on one line, and a stop by SIGTERM handled as Ctrl-C is."""
 
 import argparse
+import contextlib
 import re
+import signal
+import threading
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes (RecBole colours its messages)
 
@@ -33,6 +36,25 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, last):
         super().__init__(last)
         self.last = last
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within it, SIGTERM (a plain ``kill``, ``timeout``, a scheduler's stop) ends the work as Ctrl-C does: a
+    run removes its unwritten files and says how to continue, instead of dying in the middle of an epoch.
+    Outside the main thread, where Python cannot set a handler, it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def one_line(error, *, with_type=False, first_line=False, limit=None):

@@ -256,7 +256,7 @@ def _checked_name(name: str) -> str:
 
 def _open_text(src: Path):
     try:
-        return open(src, encoding="utf-8")
+        return open(src, encoding="utf-8-sig")  # a leading byte-order mark is not part of the first id
     except OSError as error:
         raise UserError(f"cannot read {src}: {error.strerror}") from None
 

@@ -15,6 +15,7 @@ from recbole.trainer import Trainer
 from recbole.utils import calculate_valid_score
 
 from recbole_disen import checkpoint, files
+from recbole_disen.errors import UserError
 from recbole_disen.horizon_metrics import HorizonRecorder
 from recbole_disen.protocols import RankingLog
 
@@ -218,6 +219,14 @@ class DisenTrainer(Trainer):
         if not self._validates or (epoch_idx + 1) % self.eval_step != 0:
             self._end_epoch(epoch_idx)
         return loss
+
+    def _check_nan(self, loss):
+        """RecBole raises a bare ValueError on a NaN training loss; say what diverged and what to change."""
+        if torch.isnan(loss):
+            raise UserError(
+                f"the training loss became NaN in epoch {len(self.history)}: training diverged; lower "
+                f"learning_rate (now {self.config['learning_rate']}) or clip the gradients (clip_grad_norm)"
+            )
 
     def _valid_epoch(self, valid_data, show_progress=False):
         start = time.time()

@@ -48,6 +48,32 @@ def test_file_without_timestamp(tmp_path, capsys):
     assert "the header has no timestamp column" in run_cli(tmp_path, capsys)
 
 
+def test_file_without_ids(tmp_path, capsys):
+    write(tmp_path, "customer:token\tproduct:token\ttimestamp:float\nu1\ti1\t1\n")
+    err = run_cli(tmp_path, capsys)
+    assert err.endswith("bad/bad.inter: the header has no user_id, item_id columns (add them, or set USER_ID_FIELD "
+                        "/ ITEM_ID_FIELD / TIME_FIELD to the names used)\n")
+
+
+def test_comma_separated_file(tmp_path, capsys):
+    write(tmp_path, "user_id:token,item_id:token,timestamp:float\nu1,i1,1\n")
+    assert run_cli(tmp_path, capsys).endswith(
+        "bad/bad.inter: the header is one field when split by field_separator '\\t' and holds ',': if that "
+        "separates the fields, set --field_separator=',' (or write the file with tabs, RecBole's default)\n")
+
+
+def test_file_with_a_byte_order_mark(tmp_path, capsys):
+    write(tmp_path, "\ufeff" + HEADER + "u1\ti1\t1\n")
+    assert "bad/bad.inter starts with a byte-order mark, which RecBole would read as part of the first column's " \
+           "name: save the file as UTF-8 without it, or set --encoding=utf-8-sig" in run_cli(tmp_path, capsys)
+
+
+def test_a_folder_in_place_of_the_file(tmp_path, capsys):
+    (tmp_path / "data" / "bad" / "bad.inter").mkdir(parents=True)
+    err = run_cli(tmp_path, capsys)
+    assert err == f"error: {tmp_path / 'data' / 'bad' / 'bad.inter'} is a folder: the dataset's interactions must be a file of that name\n"
+
+
 def test_non_numeric_value(tmp_path, capsys):
     write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\tlater\nu1\ti3\t3\n")
     assert "bad/bad.inter, line 3: timestamp 'later' is not a finite number" in run_cli(tmp_path, capsys)
@@ -140,7 +166,10 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     ("--MAX_ITEM_LIST_LENGTH=0", "'MAX_ITEM_LIST_LENGTH' must be an integer >= 1, got 0"),
     ("--hidden_size=0", "'hidden_size' must be an integer >= 1, got 0"),
     ("--n_layers=0", "'n_layers' must be an integer >= 1, got 0"),
-    ("--learning_rate=-0.001", "'learning_rate' must be a number > 0, got -0.001"),
+    ("--learning_rate=-0.001", "'learning_rate' must be a finite number > 0, got -0.001"),
+    ("--learning_rate=1e999", "'learning_rate' must be a finite number > 0, got inf"),  # reads as infinity
+    ("--s2s_temperature=1e999", "'s2s_temperature' must be a finite number > 0, got inf"),
+    ("--hidden_dropout_prob=nan", "setting 'hidden_dropout_prob' must be of type float"),  # text, not a number
     ("--train_batch_size=0", "'train_batch_size' must be an integer >= 1, got 0"),
     ("--eval_batch_size=0", "'eval_batch_size' must be an integer >= 1, got 0"),
     ("--hidden_dropout_prob=1.5", "'hidden_dropout_prob' must be a number in [0, 1], got 1.5"),
@@ -150,8 +179,8 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     ("--MAX_ITEM_LIST_LENGTH=1000000000", "MAX_ITEM_LIST_LENGTH 1000000000 cannot fit: the run needs at least"),
     ("--n_intents=1000000000", "n_intents 1000000000 cannot fit: the run needs at least"),
     ("--MAX_ITEM_LIST_LENGTH=None", "'MAX_ITEM_LIST_LENGTH' must be an integer >= 1, got None"),
-    ("--initializer_range=-1", "'initializer_range' must be a number > 0, got -1"),
-    ("--layer_norm_eps=0", "'layer_norm_eps' must be a number > 0, got 0"),
+    ("--initializer_range=-1", "'initializer_range' must be a finite number > 0, got -1"),
+    ("--layer_norm_eps=0", "'layer_norm_eps' must be a finite number > 0, got 0"),
     ("--hidden_act=foo", "'hidden_act' must be one of gelu, relu, swish, tanh, sigmoid, got 'foo'"),
     ("--drop_duplicate_rows=None", "'drop_duplicate_rows' must be True or False, got None"),
     ("--horizon=3 --valid_metric=horizon_ndcg@10 --MAX_ITEM_LIST_LENGTH=2", "horizon 3 is longer than MAX_ITEM_LIST_LENGTH 2"),

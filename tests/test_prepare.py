@@ -52,6 +52,13 @@ def test_user_lines_explicit_name_and_crlf_input(tmp_path):
     assert path.read_bytes() == USER_LINES_INTER.encode()
 
 
+@pytest.mark.parametrize("convert, text, expected", [(convert_user_lines, USER_LINES, USER_LINES_INTER),
+                                                     (convert_amazon_csv, AMAZON_CSV, AMAZON_INTER)])
+def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path, convert, text, expected):
+    src = write(tmp_path / "raw.txt", "\ufeff" + text)  # as some Windows editors save UTF-8
+    assert convert(src, tmp_path, name="d").read_text(encoding="utf-8") == expected
+
+
 def test_output_reads_back_with_pandas(tmp_path):
     path = convert_user_lines(write(tmp_path / "d.txt", USER_LINES), tmp_path)
     frame = pd.read_csv(path, sep="\t", dtype=str)

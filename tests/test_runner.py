@@ -2,7 +2,10 @@
 
 import ast
 import math
+import os
 import random
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -94,9 +97,9 @@ def test_missing_amazon_books_is_one_clear_line(tmp_path, capsys):
     ("--model=SASRec --n_intents=4", "setting 'n_intents' is not one of SASRec's (DisenSeqRec has it"),
     ("--lambda=0", "'lambda' must be a number in (0, 1]"),
     ("--lambda=1.5", "'lambda' must be a number in (0, 1]"),
-    ("--s2s_weight=-1", "'s2s_weight' must be a number >= 0"),
-    ("--s2s_temperature=0", "'s2s_temperature' must be a number > 0"),
-    ("--intent_temperature=-0.1", "'intent_temperature' must be a number > 0"),
+    ("--s2s_weight=-1", "'s2s_weight' must be a finite number >= 0"),
+    ("--s2s_temperature=0", "'s2s_temperature' must be a finite number > 0"),
+    ("--intent_temperature=-0.1", "'intent_temperature' must be a finite number > 0"),
     ("--aggregation=mean", "'aggregation' must be 'max' or 'logsumexp'"),
     ("--s2s_mask=random", "'s2s_mask' must be 'loss' or 'mass'"),
     ("--s2s_mask=mass --n_intents=1", "s2s_mask 'mass' needs n_intents >= 2"),
@@ -210,27 +213,51 @@ def test_a_config_file_may_hold_settings_of_several_models(tiny_settings, tmp_pa
         DisenConfig(model="SASRec", dataset="tiny", config_dict={**settings_of("SASRec", tiny_settings), "n_intents": 4})
 
 
+def sigterm(self, train_data, epoch_idx, *rest, **kwargs):
+    """What a plain ``kill`` of the process does in the middle of an epoch."""
+    assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), "SIGTERM would end the test process"
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)  # the handler interrupts the sleep at once; a process without one is gone before
+
+
+def ctrl_c(self, train_data, epoch_idx, *rest, **kwargs):
+    raise KeyboardInterrupt
+
+
 @pytest.mark.parametrize("epochs_done", [0, 1])
-def test_ctrl_c_names_the_checkpoint_to_continue_from(epochs_done, tiny_settings, capsys, monkeypatch):
+@pytest.mark.parametrize("stop", [ctrl_c, sigterm])
+def test_ctrl_c_names_the_checkpoint_to_continue_from(stop, epochs_done, tiny_settings, capsys, monkeypatch):
     from recbole_disen.trainer import DisenTrainer
 
     train_epoch = DisenTrainer._train_epoch
 
-    def pressed(self, train_data, epoch_idx, *rest, **kwargs):
+    def stopped(self, train_data, epoch_idx, *rest, **kwargs):
         if epoch_idx == epochs_done:
-            raise KeyboardInterrupt
+            stop(self, train_data, epoch_idx)
         return train_epoch(self, train_data, epoch_idx, *rest, **kwargs)
 
-    monkeypatch.setattr(DisenTrainer, "_train_epoch", pressed)
+    monkeypatch.setattr(DisenTrainer, "_train_epoch", stopped)
+    handler = signal.getsignal(signal.SIGTERM)
     assert cli.main(["--model=SASRec", "--dataset=tiny", *args({**tiny_settings, "epochs": 3})]) == 130
+    assert signal.getsignal(signal.SIGTERM) is handler  # the command's own handler is gone with it
     err = capsys.readouterr().err.strip().splitlines()[-1]
     folder = Path(tiny_settings["checkpoint_dir"])
     saved = sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
     if epochs_done == 0:
         assert err == "interrupted: no epoch had ended, so there is nothing to continue from"
+        assert not [name for name in saved if name.endswith(".pth")]  # the claimed, unwritten names removed
         return
     last = next(name for name in saved if name.endswith("-last.pth"))
     assert err == f"interrupted: run the same command with --resume={folder / last} to continue"
     monkeypatch.undo()
     resumed = run("SASRec", "tiny", config_dict={**tiny_settings, "epochs": 3}, resume=str(folder / last))
     assert [entry["epoch"] for entry in resumed["history"]] == [0, 1, 2]  # epoch 0 kept, 1 and 2 trained
+
+
+def test_a_diverging_run_ends_in_one_line_that_says_what_to_change(tiny_settings, capsys):
+    settings = {**tiny_settings, "learning_rate": 1e6}  # finite, so accepted; the first steps blow up
+    assert cli.main(["--dataset=tiny", *args(settings)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == ("error: the training loss became NaN in epoch 0: training diverged; lower learning_rate "
+                       "(now 1000000.0) or clip the gradients (clip_grad_norm)")
+    assert not any("Traceback" in line for line in err)
