@@ -388,8 +388,9 @@ class DisenConfig(Config):
         for key, value in user.items():
             default = self.internal_config_dict.get(key)
             if default is not None and value is not None and key not in TYPED_BY_RULE and not is_type(value, default):
+                tilde = "; on the command line None stands for yaml's ~" if value == "~" else ""
                 raise UserError(f"setting '{key}'{self._from_file(key)} must be of type {type(default).__name__} "
-                                f"like its default {default!r}, got {value!r}")
+                                f"like its default {default!r}, got {value!r}{tilde}")
         rules = [(key, rule) for key, rule in RECBOLE_RULES.items() if merged.get(key) is not None or key in user]
         rules += OVERALL_RULES.items()
         if model == "DisenSeqRec":

@@ -148,7 +148,7 @@ DISEN_RULES = {
     "share_bias": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_same_user_negatives": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_warmup_steps": (lambda v: is_type(v, 0) and v >= 0, "an integer >= 0"),
-    "future_max_len": (lambda v: v is None or (is_type(v, 0) and v >= 1), "an integer >= 1, or ~ for MAX_ITEM_LIST_LENGTH"),
+    "future_max_len": (lambda v: v is None or (is_type(v, 0) and v >= 1), "an integer >= 1, or None (~ in a yaml file) for MAX_ITEM_LIST_LENGTH"),
     "n_heads": (lambda v: is_type(v, 0) and v >= 1, "an integer >= 1"),
     "loss_type": (lambda v: v == "CE", "'CE' (DisenSeqRec trains with cross-entropy over all items)"),
     "initializer_range": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
