@@ -14,7 +14,8 @@ from recbole.utils import ModelType
 from recbole_disen.errors import UserError
 
 BYTES = 8  # RecBole's sequence lists are int64 (ids) or float64 (times, ratings)
-FLOAT = 4  # scores and attention weights are float32
+FLOAT = 4  # scores, attention weights and model weights are float32
+COPIES = 4  # a trained weight is held with its gradient and Adam's two moments
 
 # One large allocation: the setting that sizes it, its bytes on the host and on the device, what it is.
 Need = namedtuple("Need", "setting host device what")
@@ -75,6 +76,15 @@ def estimates(config, dataset):
             setting = _driver({batch_key: batch, "n_heads": heads, "MAX_ITEM_LIST_LENGTH": max_len**2})
             needs.append(Need(setting, 0, batch * heads * max_len**2 * FLOAT,
                               f"attention: {batch} rows{note} x {heads} heads x {max_len}^2 x {FLOAT} bytes"))
+    if config["hidden_size"] and config["n_heads"]:  # a Transformer's: its item embeddings are hidden_size wide
+        hidden, inner, layers = config["hidden_size"], config["inner_size"] or 0, config["n_layers"] or 0
+        # the item embedding and each Transformer layer's attention and feed-forward weights, each held
+        # with its gradient and Adam's two moments
+        parts = {"hidden_size": dataset.item_num * hidden + layers * 4 * hidden * hidden,
+                 "inner_size": layers * 2 * hidden * inner}  # the feed-forward part, the one inner_size sizes
+        weights, setting = sum(parts.values()), max(parts, key=parts.get)
+        needs.append(Need(setting, 0, weights * COPIES * FLOAT,
+                          f"weights: {weights} x {COPIES} copies (weight, gradient, Adam's two moments) x {FLOAT} bytes"))
     intents = config["n_intents"] or 1
     setting = _driver({batch_key: batch, "n_intents": intents}) if config["n_intents"] else batch_key
     needs.append(Need(setting, 0, batch * intents * dataset.item_num * FLOAT,

@@ -180,6 +180,7 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     ("--save_dataloaders=True", "setting 'save_dataloaders' is not supported here"),
     ("--MAX_ITEM_LIST_LENGTH=1000000000", "MAX_ITEM_LIST_LENGTH 1000000000 cannot fit: the run needs at least"),
     ("--n_intents=1000000000", "n_intents 1000000000 cannot fit: the run needs at least"),
+    ("--hidden_size=1000000 --inner_size=16", "hidden_size 1000000 cannot fit: the run needs at least"),
     ("--MAX_ITEM_LIST_LENGTH=None", "'MAX_ITEM_LIST_LENGTH' must be an integer >= 1, got None"),
     ("--initializer_range=-1", "'initializer_range' must be a finite number > 0, got -1"),
     ("--layer_norm_eps=0", "'layer_norm_eps' must be a finite number > 0, got 0"),
@@ -301,3 +302,15 @@ def test_the_memory_check_counts_the_rows_a_batch_can_hold(tiny_settings, monkey
     assert len(valid_data.dataset) < train_rows  # the larger batch is a training batch, of every training row
     assert scores.setting == "train_batch_size"
     assert scores.what == f"item scores: {train_rows} rows (all the training rows) x 2 intentions x 41 items x 4 bytes"
+
+
+def test_the_memory_check_counts_the_weights_and_their_optimiser_state(tiny_settings):
+    from recbole_disen import limits
+    from recbole_disen.runner import build_config, build_dataset
+
+    config = build_config("DisenSeqRec", "tiny", config_dict=tiny_settings)
+    weights = next(need for need in limits.estimates(config, build_dataset(config)) if need.what.startswith("weights"))
+    # 41 items x D 16, and 1 layer of 4 D x D attention matrices and the D x 32, 32 x D feed-forward ones
+    assert 41 * 16 + 1 * (4 * 16 * 16 + 2 * 16 * 32) == 2704
+    assert weights == limits.Need("hidden_size", 0, 2704 * 4 * 4,
+                                  "weights: 2704 x 4 copies (weight, gradient, Adam's two moments) x 4 bytes")
