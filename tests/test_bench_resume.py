@@ -3,6 +3,8 @@
 import json
 import logging
 import os
+import signal
+import time
 
 import pytest
 
@@ -177,3 +179,16 @@ def test_a_run_stopped_before_its_first_epoch_ended_sets_nothing_aside(tmp_path)
     folder.start_afresh(tmp_path, {**spec, "seed": 2021})
     assert sorted(path.name for path in tmp_path.iterdir()) == ["earlier-1", "spec.json"]
     assert json.loads((tmp_path / "earlier-1" / "spec.json").read_text()) == spec
+
+
+def test_a_bench_stopped_by_sigterm_says_that_the_same_command_continues(monkeypatch, capsys):
+    def killed(argv):  # a plain `kill` of the bench while it runs
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), "SIGTERM would end the test process"
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted at once by the handler
+
+    monkeypatch.setattr(command, "cli", killed)
+    assert command.main(["--datasets", "toy"]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "interrupted: run the same command again to continue (finished runs are kept, and an interrupted one "
+        "continues from its last epoch)")

@@ -9,7 +9,7 @@ from pathlib import Path
 from recbole_disen.bench import execute, horizon_summary, outdir, plot, report
 from recbole_disen.bench.plan import PROG, build_parser, plan_jobs
 from recbole_disen.bench.summary import USER_SCORES_KEY, summarise
-from recbole_disen.errors import UserError
+from recbole_disen.errors import UserError, sigterm_as_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,12 @@ def main(argv: list) -> int:
     one line and status 2."""
     log_to_stderr()
     try:
-        return cli(argv)
+        with sigterm_as_interrupt():
+            return cli(argv)
     except UserError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: run the same command again to continue (finished runs are kept, and an "
+                         "interrupted one continues from its last epoch)\n")
+        return 130

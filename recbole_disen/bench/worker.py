@@ -12,6 +12,7 @@ from pathlib import Path
 from recbole_disen.bench.command import log_to_stderr
 from recbole_disen.bench.execute import failure_line, perform
 from recbole_disen.bench.plan import Job
+from recbole_disen.errors import sigterm_as_interrupt
 
 
 def _load_runner():
@@ -30,7 +31,10 @@ def main(argv: list) -> int:
     job_data = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     error_path = Path(job_data.pop("error_path"))
     try:
-        perform(Job(**job_data), _load_runner())
+        with sigterm_as_interrupt():
+            perform(Job(**job_data), _load_runner())
+    except KeyboardInterrupt:  # the bench's own interrupt reports it; the run continues when it is rerun
+        return 130
     except Exception as exc:  # noqa: BLE001 - reported to the parent through error_path
         error_path.write_text(failure_line(exc), encoding="utf-8")
         return 1
