@@ -1,12 +1,18 @@
 """A failing run in the bench: reported in one line, the other runs and finished results kept."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
+
+import pytest
 
 from recbole_disen.bench import command, execute, worker
 from recbole_disen.errors import one_line
@@ -113,3 +119,38 @@ def test_module_entry_point_reports_user_error(tmp_path):
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], check=False)
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: dataset path")
+
+
+WAITING_WORKER = textwrap.dedent("""
+    import json, pathlib, signal, sys, time
+    job, marks = json.load(open(sys.argv[1])), pathlib.Path(sys.argv[2])
+    def interrupted(signum, frame):
+        (marks / (job["run_key"] + ".interrupted")).write_text("")
+        sys.exit(130)
+    signal.signal(signal.SIGINT, interrupted)
+    (marks / (job["run_key"] + ".started")).write_text("")
+    time.sleep(120)
+""")
+
+
+def test_an_interrupted_bench_interrupts_its_running_workers(tmp_path, monkeypatch):
+    # The bench alone is interrupted (as by a plain `kill`, which the command turns into an interrupt):
+    # each running worker must get the interrupt too, not run on after the bench has stopped.
+    script, marks = tmp_path / "worker.py", tmp_path / "marks"
+    script.write_text(WAITING_WORKER)
+    marks.mkdir()
+    monkeypatch.setattr(execute, "worker_command", lambda job_file: [sys.executable, str(script), str(job_file), str(marks)])
+    jobs = planned(tmp_path / "res", "--models", "DisenSeqRec,SASRec", "--seeds", "2020")
+
+    def interrupt_once_both_run():
+        for _ in range(600):
+            if len(list(marks.glob("*.started"))) == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # to this process only
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=interrupt_once_both_run, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        execute.run_pending(jobs, None, 2)
+    assert sorted(path.name for path in marks.glob("*.interrupted")) == [
+        "toy__DisenSeqRec__seed2020.interrupted", "toy__SASRec__seed2020.interrupted"]

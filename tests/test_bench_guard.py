@@ -111,7 +111,7 @@ def test_a_dataset_file_the_bench_did_not_convert_is_not_replaced(tmp_path):
 ])
 def test_models_and_settings_are_checked_before_any_worker_starts(tmp_path, monkeypatch, capsys, extra, message):
     started = []
-    monkeypatch.setattr(execute, "run_in_subprocess", started.append)
+    monkeypatch.setattr(execute, "run_in_subprocess", lambda job, running: started.append(job))
     assert command.main(bench_args(tmp_path / "res", *extra)) == 2
     assert one_error_line(capsys, quiet_stdout=True) == message
     assert started == [] and list(tmp_path.iterdir()) == []

@@ -7,6 +7,7 @@ removes a finished result. A failed run is reported as one line; the others go o
 import functools
 import json
 import logging
+import signal
 import subprocess
 import sys
 import tempfile
@@ -110,23 +111,43 @@ def run_in_process(job, run_fn) -> str | None:
     return None
 
 
-def run_in_subprocess(job) -> str | None:
-    """Execute a run in a fresh ``python -m recbole_disen.bench.worker`` process.
+def run_in_subprocess(job, running: set) -> str | None:
+    """Execute a run in a fresh ``python -m recbole_disen.bench.worker`` process, in ``running`` while it runs.
 
-    Returns the run's one-line error, or None when it stored its result.
+    Returns the run's one-line error, or None when it stored its result. Interrupted here, it interrupts
+    the worker as Ctrl-C does and waits for it (``stop_workers``).
     """
     log.info("run %s (worker process)", job.run_key)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="recbole-disen-bench-") as folder:
         job_file, error_file = Path(folder) / "job.json", Path(folder) / "error.txt"
         job_file.write_text(json.dumps({**asdict(job), "error_path": str(error_file)}))
-        status = subprocess.run(worker_command(job_file), check=False).returncode
+        process = subprocess.Popen(worker_command(job_file))
+        running.add(process)
+        try:
+            status = process.wait()
+        except KeyboardInterrupt:
+            stop_workers({process})
+            raise
+        finally:
+            running.discard(process)
         error = _worker_error(status, error_file)
     if error:
         log.error("run %s failed after %.0f s: %s", job.run_key, time.monotonic() - started, error)
     else:
         log.info("run %s done after %.0f s", job.run_key, time.monotonic() - started)
     return error
+
+
+def stop_workers(processes: set) -> None:
+    """Interrupt each worker process as Ctrl-C does (its run keeps its last epoch to continue from) and
+    wait for them all. A plain ``kill`` of the bench reaches the workers this way; Ctrl-C reaches them
+    itself, and a second one does no harm."""
+    for process in list(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in list(processes):
+        process.wait()
 
 
 def worker_command(job_file: Path) -> list:
@@ -145,10 +166,10 @@ def _worker_error(status: int, error_file: Path) -> str | None:
     return f"worker process exited with status {status}"
 
 
-def execute_all(jobs: list, execute, parallel: int) -> list:
+def execute_all(jobs: list, execute, parallel: int, on_interrupt=None) -> list:
     """Call ``execute(job)`` for every job, ``parallel`` at a time; return the results in order.
 
-    On an interrupt, queued jobs are cancelled and running ones are awaited.
+    On an interrupt, queued jobs are cancelled, ``on_interrupt()`` stops the running ones, and they are awaited.
     """
     if parallel == 1:
         return [execute(job) for job in jobs]
@@ -156,6 +177,10 @@ def execute_all(jobs: list, execute, parallel: int) -> list:
     try:
         futures = [pool.submit(execute, job) for job in jobs]
         return [future.result() for future in futures]
+    except KeyboardInterrupt:
+        if on_interrupt:
+            on_interrupt()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -168,11 +193,12 @@ def run_pending(jobs: list, run_fn, parallel: int) -> list:
     pending = [job for job in jobs if not same_spec(stored_spec(Path(job.result_path)), job.spec)]
     log.info("%d runs planned, %d already done, %d to run",
              len(jobs), len(jobs) - len(pending), len(pending))
+    running = set()  # the worker processes in flight
     if run_fn is None:
-        execute = run_in_subprocess
+        execute = functools.partial(run_in_subprocess, running=running)
     else:
         execute = functools.partial(run_in_process, run_fn=run_fn)
-    errors = execute_all(pending, execute, parallel)
+    errors = execute_all(pending, execute, parallel, on_interrupt=lambda: stop_workers(running))
     return [(job.run_key, error) for job, error in zip(pending, errors) if error is not None]
 
 
