@@ -1,7 +1,7 @@
 """RecBole's Config with this plugin's yaml files, and settings that fail loudly when wrong.
 
-As in RecBole-GNN: ``get_model`` knows this plugin's models and falls back to RecBole for every other model,
-so baselines run through the same runner with the same fixes.
+Models are found by ``models.get_model`` (this plugin's, then RecBole's), so baselines run through the
+same runner with the same fixes.
 
 No setting is ever run as code. RecBole 1.2.1 ``eval()``s every string given on the command line or
 in a config_dict and reads yaml files with PyYAML's FullLoader (which builds Python objects from
@@ -12,22 +12,15 @@ same values for every plain number, list, dict, bool, None and string.
 import difflib
 import functools
 import glob
-import importlib
-import importlib.util
-import inspect
 import os
-import pkgutil
 import re
-import sys
 from importlib import resources
 
 import recbole
-import recbole.trainer
 import yaml
 from recbole.config import Config
 from recbole.evaluator import metric_types
-from recbole.utils import EvaluatorType, InputType, ModelType
-from recbole.utils import get_model as recbole_get_model
+from recbole.utils import EvaluatorType, ModelType
 
 from recbole_disen import compat, files, horizon
 from recbole_disen.config_rules import (
@@ -35,6 +28,7 @@ from recbole_disen.config_rules import (
 )
 from recbole_disen.errors import UserError, one_line
 from recbole_disen.literal import literal
+from recbole_disen.models import PLUGIN_MODELS, check_trainable, get_model
 
 # Settings that RecBole 1.2.1 reads in its code but declares in none of its yaml files.
 RECBOLE_CODE_KEYS = {
@@ -51,66 +45,6 @@ def properties_dir():
         return str(resources.files("recbole_disen.properties"))
     except ModuleNotFoundError:
         return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
-
-
-# This plugin's models: name -> the module that defines the class of that name.
-PLUGIN_MODELS = {"DisenSeqRec": "recbole_disen.model"}
-
-
-def recbole_model_files():
-    """The module names of RecBole's models (``sasrec``, ``bert4rec``, ...), found without importing them:
-    importing a model module imports its optional packages (and some switch on anomaly detection)."""
-    model_package = importlib.import_module("recbole.model")
-    names = set()
-    for package in pkgutil.iter_modules(model_package.__path__):
-        if package.ispkg:
-            location = importlib.util.find_spec(f"recbole.model.{package.name}").submodule_search_locations
-            names |= {module.name for module in pkgutil.iter_modules(location)}
-    return names - {"__init__"}
-
-
-def get_model(name):
-    """A model of this plugin, or any RecBole model by name (with RecBole's import-time anomaly mode undone)."""
-    if name in PLUGIN_MODELS:
-        return getattr(importlib.import_module(PLUGIN_MODELS[name]), name)
-    plugin_names = {model.lower(): model for model in PLUGIN_MODELS}
-    names = recbole_model_files()
-    if name.lower() in plugin_names or name.lower() in names:  # the name but for case
-        model_class = None if name.lower() in plugin_names else _recbole_model(name)
-        if model_class is None:
-            spelling = plugin_names.get(name.lower()) or _class_of_file(name.lower())
-            raise UserError(f"unknown model '{name}': model names are case-sensitive; use {spelling}")
-        return model_class
-    # checked before any import: RecBole's own lookup imports optional packages
-    hint = difflib.get_close_matches(name.lower(), names | set(plugin_names), n=1)
-    did_you_mean = f" (did you mean {plugin_names.get(hint[0]) or _class_of_file(hint[0])}?)" if hint else ""
-    raise UserError(f"unknown model '{name}'{did_you_mean}: use {', '.join(PLUGIN_MODELS)} or a RecBole model name "
-                    "such as SASRec")
-
-
-def _recbole_model(name):
-    """RecBole's model class ``name``, or None when its model file ``name.lower()`` spells the class otherwise."""
-    try:
-        return recbole_get_model(name)
-    except AttributeError:  # RecBole found the file by the lower-case name, and no class of this spelling in it
-        return None
-    except (ValueError, ModuleNotFoundError) as error:
-        raise UserError(f"cannot load model '{name}': {one_line(error)} (install what it needs, or check the name's spelling)") from None
-    finally:
-        compat.disable_anomaly_detection()
-
-
-def _class_of_file(file):
-    """The spelling of the class in RecBole's model file ``file`` (its lower-case name), read by importing
-    the file; ``file`` itself when that fails."""
-    try:
-        _recbole_model(file)
-    except UserError:
-        return file
-    module = next(module for key, module in sys.modules.items()
-                  if key.startswith("recbole.model.") and key.rpartition(".")[2] == file)
-    return next((attribute for attribute in dir(module)
-                 if attribute.lower() == file and isinstance(getattr(module, attribute), type)), file)
 
 
 def _yaml_keys(pattern):
@@ -139,29 +73,6 @@ def known_keys(model=None):
         | _yaml_keys(os.path.join(properties_dir(), "model", f"{model_files}.yaml"))
         | RECBOLE_CODE_KEYS
     )
-
-
-def _check_trainable(model):
-    """The runner trains with RecBole's standard Trainer and no negative sampling: refuse, at the start,
-    the models that need another trainer or sampled negative pairs (they fail later, with a traceback)."""
-    model_class = get_model(model)
-    if hasattr(recbole.trainer, f"{model}Trainer") or getattr(model_class, "type", None) == ModelType.KNOWLEDGE:
-        raise UserError(f"{model} needs its own RecBole trainer, which this runner does not use; "
-                        "run it with RecBole's run_recbole, or choose a model trained with CE (SASRec, BERT4Rec, ...)")
-    if getattr(model_class, "input_type", None) == InputType.PAIRWISE:
-        raise UserError(f"{model} trains on sampled negative pairs, which this runner does not draw; "
-                        "run it with RecBole's run_recbole, or choose a model trained with CE (SASRec, BERT4Rec, ...)")
-    if _reads_labels(model_class):
-        raise UserError(f"{model} trains on labelled interactions (a label for each sampled negative), which this "
-                        "runner does not draw; run it with RecBole's run_recbole, or choose a model trained with CE "
-                        "(SASRec, BERT4Rec, ...)")
-
-
-def _reads_labels(model_class):
-    """Whether a RecBole model's construction reads ``LABEL_FIELD``: its loss needs the label that RecBole's
-    negative sampling adds to each interaction (NeuMF, DIN, the context-aware models, ...)."""
-    return any("LABEL_FIELD" in inspect.getsource(cls.__init__) for cls in model_class.__mro__
-               if "__init__" in vars(cls) and cls.__module__.startswith("recbole."))
 
 
 def foreign_keys(model, keys):
@@ -414,7 +325,7 @@ class DisenConfig(Config):
                 "all items and no negative sampling (README, 'Baselines, on identical terms'); use loss_type CE, "
                 "or a model that supports it"
             )
-        _check_trainable(model)
+        check_trainable(model)
         if merged.get("loss_type") == "CE" and merged.get("train_neg_sample_args") not in (None, "None"):
             raise UserError(
                 "loss_type CE scores all items and takes no negative sampling: set train_neg_sample_args to ~"

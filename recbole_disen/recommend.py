@@ -16,6 +16,7 @@ from recbole.data.interaction import Interaction
 from recbole.model.abstract_recommender import SequentialRecommender
 
 from recbole_disen import checkpoint, compat, config as disen_config, item_names, runner
+from recbole_disen.models import get_model
 from recbole_disen.errors import Parser, UserError, one_line
 from recbole_disen.horizon import HORIZON_FIELD
 
@@ -60,7 +61,7 @@ def load_model(checkpoint_path, data_path=None, device="cpu"):
     """
     state = checkpoint.read(checkpoint_path)  # tensors and plain data only, each field checked
     stored = state["config"]
-    if not issubclass(disen_config.get_model(stored["model"]), SequentialRecommender):
+    if not issubclass(get_model(stored["model"]), SequentialRecommender):
         raise UserError(f"recommend needs a sequential model; {checkpoint_path} holds a {stored['model']}")
     settings = restore_settings(stored, data_path, device)
     # An empty checkpoint_dir: RecBole loads any saved dataloaders it finds there with pickle.

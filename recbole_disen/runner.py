@@ -21,7 +21,8 @@ from recbole.utils import ModelType, init_logger, init_seed, set_color
 
 import recbole_disen
 from recbole_disen import allocator, checkpoint, compat, datacheck, future, horizon, limits, padding, protocols
-from recbole_disen.config import DisenConfig, get_model
+from recbole_disen.config import DisenConfig
+from recbole_disen.models import get_model
 from recbole_disen.errors import Interrupted, ResumeRefused, UserError, one_line
 from recbole_disen.model import DisenSeqRec
 from recbole_disen.trainer import DisenTrainer
