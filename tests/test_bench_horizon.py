@@ -140,6 +140,26 @@ def test_horizon_only_dataset_and_a_variant_against_each_baseline():
     assert cells_of(text, "| DisenSeqRec | SASRec |")[2:4] == ["2020, 2021", "0.3200"]
 
 
+def test_the_horizon_lists_beyond_accuracy_by_hand():
+    names = ("itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10")
+    runs = []
+    for model, seed in HORIZON:  # coverage 0.5 and 0.7 over the two seeds, the other metrics fixed
+        beyond = dict(zip(names, (0.5 if seed == 2020 else 0.7, 20.0, 0.6, 0.02, 7.0)))
+        unseen = {name: value + 0.1 for name, value in beyond.items()}
+        runs.append({**with_horizon(fake_result(model, "toy", seed), 2), "test_beyond_recbole": beyond,
+                     "test_beyond_unseen": unseen})
+    text = report.render_markdown(summary.summarise(runs, command="cmd"))
+    _, _, part = text.partition("### Beyond accuracy on toy, horizon 2 (test top 10)")
+    # the mean and sample std of 0.5 and 0.7: 0.6 and 0.1414
+    assert cells_of(part, "| DisenSeqRec | RecBole's |") == [
+        "DisenSeqRec", "RecBole's", "0.6000 ± 0.1414", "20.0000 ± 0.0000", "0.6000 ± 0.0000", "0.0200 ± 0.0000",
+        "7.0000 ± 0.0000"]
+    assert cells_of(part, "| SASRec | seen removed |")[2:4] == ["0.7000 ± 0.1414", "20.1000 ± 0.0000"]
+    # runs without these metrics (fake horizon runs elsewhere in this file) get no such table
+    plain = report.render_markdown(summary.summarise([with_horizon(fake_result("SASRec", "toy", 2020), 2)], command="cmd"))
+    assert "Beyond accuracy" not in plain
+
+
 def test_a_horizon_run_without_its_per_user_scores_is_skipped(tmp_path):
     (tmp_path / "runs").mkdir()
     run = with_horizon(fake_result("SASRec", "toy", 2020), 2)

@@ -99,6 +99,22 @@ def model_order(models) -> list:
     return sorted(models, key=lambda model: (model != PROPOSED, not is_proposed(model), model))
 
 
+# The runner tests each model under both ranking protocols: RecBole's (all items ranked) and with each
+# user's earlier items removed; runs made before that have neither and are left out of those tables.
+PROTOCOLS = ("recbole", "unseen")
+BEYOND_METRICS = ("itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10")
+
+
+def protocol_means(runs: list, part: str, names) -> dict:
+    """(protocol, metric) -> (mean, std) over the runs of ``run[f"test_{part}_{protocol}"][metric]`` for
+    ``part`` "result" or "beyond" (NaN where a run lacks it)."""
+    return {
+        (protocol, metric): mean_std([(run.get(f"test_{part}_{protocol}") or {}).get(metric, math.nan) for run in runs])
+        for protocol in PROTOCOLS
+        for metric in names
+    }
+
+
 def metric_of(run: dict, metric: str) -> float:
     """A run's test metric, NaN if it was not computed."""
     return run["test_result"].get(metric, math.nan)

@@ -7,7 +7,7 @@ user's horizon NDCG@10.
 import math
 from dataclasses import dataclass
 
-from recbole_disen.bench.compare import comparisons, group, mean_std, metric_of, model_order
+from recbole_disen.bench.compare import BEYOND_METRICS, comparisons, group, mean_std, metric_of, model_order, protocol_means
 
 SET_METRICS = ("horizon_recall@10", "horizon_ndcg@10")  # the horizon's items as a set
 COMPARE_METRIC = "horizon_ndcg@10"
@@ -23,6 +23,7 @@ class HorizonRow:
     seeds: list
     metrics: dict  # name of horizon_metrics(N) -> (mean, sample std or None with one seed)
     seen_share: tuple  # share of the test top-10 slots holding items the user had before: (mean, std)
+    beyond: dict  # (protocol, metric of BEYOND_METRICS) -> (mean, std) of the test top 10s; empty before protocols
     dropped_users: list  # the distinct counts of users too short for the horizon, over the seeds
 
 
@@ -71,5 +72,6 @@ def _horizon_row(model: str, runs: list, horizon: int) -> HorizonRow:
         metrics={metric: mean_std([metric_of(run, metric) for run in runs]) for metric in horizon_metrics(horizon)},
         seen_share=mean_std([math.nan if run.get("test_seen_share@10") is None else run["test_seen_share@10"]
                              for run in runs]),
+        beyond=protocol_means(runs, "beyond", BEYOND_METRICS) if all(run.get("test_beyond_recbole") for run in runs) else {},
         dropped_users=sorted({run["horizon_dropped_users"] for run in runs}),
     )

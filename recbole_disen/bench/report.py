@@ -134,13 +134,18 @@ def _protocol_comparison_lines(dataset: DatasetSummary) -> list:
 
 def _beyond_lines(dataset: DatasetSummary) -> list:
     """The beyond-accuracy metrics of each model's test top 10 under each protocol."""
-    rows = [[row.model, PROTOCOL_NAMES[p], *(_format_mean_std(*row.metrics[(p, m)]) for m in BEYOND_METRICS)]
-            for row in dataset.protocol_rows for p in PROTOCOLS]
+    return _beyond_table(f"### Beyond accuracy on {dataset.name} (test top 10)",
+                         [(row.model, row.metrics) for row in dataset.protocol_rows])
+
+
+def _beyond_table(title: str, models: list) -> list:
+    """A beyond-accuracy table of ``models``, (name, {(protocol, metric): (mean, std)}), a row per protocol."""
+    rows = [[model, PROTOCOL_NAMES[p], *(_format_mean_std(*metrics[(p, m)]) for m in BEYOND_METRICS)]
+            for model, metrics in models for p in PROTOCOLS]
     note = ("Of all test users' top-10 lists: the share of items recommended at least once, the mean "
             "training count of a recommended item, the Gini index of how often each item is recommended, "
             "the share of recommended items in the long tail (the 10% least trained, RecBole's "
             "`tail_ratio`), and the Shannon entropy of the recommended items (`recbole_disen/metrics.py`).")
-    title = f"### Beyond accuracy on {dataset.name} (test top 10)"
     return [title, "", note, ""] + _table(["Model", "Protocol", *BEYOND_NAMES], rows) + [""]
 
 
@@ -160,7 +165,11 @@ def _horizon_lines(name: str, horizon: HorizonSummary) -> list:
             f"one horizon earlier, stops on horizon NDCG@10. Users with fewer than {2 * n + 2} interactions are dropped.")
     lines = [f"### Horizon {n} on {name} (test)", "", note, ""] + _table(header, rows) + [""]
     title = f"### {PROPOSED} vs baselines, and its variants vs {PROPOSED}, on {name}, horizon {n} (test horizon NDCG@10)"
-    return lines + _comparison_table(title, horizon.comparisons, "horizon NDCG@10") + [""]
+    lines += _comparison_table(title, horizon.comparisons, "horizon NDCG@10") + [""]
+    beyond = [(row.model, row.beyond) for row in horizon.rows if row.beyond]
+    if beyond:  # the one list per user that the horizon is scored on
+        lines += _beyond_table(f"### Beyond accuracy on {name}, horizon {n} (test top 10)", beyond)
+    return lines
 
 
 def _comparison_header(metric: str) -> list:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recbole_disen.bench.compare import comparisons, group, mean_std, metric_of, model_order
+from recbole_disen.bench.compare import (
+    BEYOND_METRICS, PROTOCOLS, comparisons, group, mean_std, metric_of, model_order, protocol_means,
+)
 from recbole_disen.bench.horizon_summary import horizon_of, summarise_horizons
 from recbole_disen.bench.mixed import mixed_rows
 
@@ -19,11 +21,7 @@ TABLE_METRICS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20")
 COMPARE_METRIC = "ndcg@10"
 USER_SCORES_KEY = "test_user_ndcg@10"
 MIB = 2**20
-# The runner tests each model under both ranking protocols: RecBole's (all items ranked) and with each
-# user's earlier items removed; runs made before that have neither and are left out of those tables.
-PROTOCOLS = ("recbole", "unseen")
-PROTOCOL_METRICS = ("ndcg@10", "recall@10")
-BEYOND_METRICS = ("itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10")
+PROTOCOL_METRICS = ("ndcg@10", "recall@10")  # of each protocol (compare.PROTOCOLS), beside BEYOND_METRICS
 
 
 @dataclass(frozen=True)
@@ -131,12 +129,7 @@ def _under(runs: list, protocol: str) -> list:
 
 def _protocol_row(model: str, runs: list) -> ProtocolRow:
     """Aggregate both protocols' metrics and the beyond-accuracy metrics of one model's seeds."""
-    metrics = {
-        (protocol, metric): mean_std([(run.get(f"test_{part}_{protocol}") or {}).get(metric, math.nan) for run in runs])
-        for protocol in PROTOCOLS
-        for part, names in (("result", PROTOCOL_METRICS), ("beyond", BEYOND_METRICS))
-        for metric in names
-    }
+    metrics = {**protocol_means(runs, "result", PROTOCOL_METRICS), **protocol_means(runs, "beyond", BEYOND_METRICS)}
     return ProtocolRow(
         model=model,
         seeds=[run["seed"] for run in runs],
