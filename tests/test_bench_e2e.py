@@ -76,9 +76,11 @@ def test_bench_end_to_end_and_resume(tmp_path, monkeypatch):
     next_item_part, _, horizon_part = report.partition("### Horizon 2 on tiny (test)")
     assert sasrec_row in next_item_part and horizon_part
     result = horizon["SASRec"]["test_result"]
-    names = ("horizon_recall@10", "horizon_ndcg@10", "horizon_pos1_mrr", "horizon_pos2_mrr")
+    names = ("horizon_recall@10", "horizon_ndcg@10", "horizon_pos1_mrr", "horizon_pos2_mrr", "horizon_pos1_hit@10",
+             "horizon_pos2_hit@10")
+    seen = horizon["SASRec"]["test_seen_share@10"]
     assert next(l for l in horizon_part.splitlines() if l.startswith("| SASRec | 2020 |")) == (
-        "| SASRec | 2020 | " + " | ".join(f"{result[name]:.4f} ± -" for name in names) + f" | {short} |")
+        "| SASRec | 2020 | " + " | ".join(f"{result[name]:.4f} ± -" for name in names) + f" | {seen:.4f} ± - | {short} |")
     row = next(l for l in horizon_part.splitlines() if l.startswith("| DisenSeqRec | SASRec |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     d, b = (horizon[m]["test_result"]["horizon_ndcg@10"] for m in ("DisenSeqRec", "SASRec"))
