@@ -47,9 +47,16 @@ def properties_dir():
         return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
 
 
+# RecBole's download addresses by dataset name (properties/dataset/): their keys are datasets, not settings.
+URL_FILES = frozenset({"url.yaml", "kg_url.yaml"})
+
+
 def _yaml_keys(pattern):
+    """The top-level keys of the yaml files that ``pattern`` matches, the download address lists left out."""
     keys = set()
     for path in glob.glob(pattern, recursive=True):
+        if os.path.basename(path) in URL_FILES:
+            continue
         with open(path, encoding="utf-8") as f:
             content = yaml.safe_load(f)
         if isinstance(content, dict):

@@ -170,6 +170,8 @@ def test_exact_duplicate_rows_are_dropped_or_kept_and_counted(tmp_path, tiny_set
     ("--learning_rate=1e999", "'learning_rate' must be a finite number > 0, got inf"),  # reads as infinity
     ("--s2s_temperature=1e999", "'s2s_temperature' must be a finite number > 0, got inf"),
     ("--hidden_dropout_prob=nan", "setting 'hidden_dropout_prob' must be of type float"),  # text, not a number
+    ("--food=1", "unknown setting 'food'"),  # a dataset of RecBole's download list, not a setting
+    ("--ml-100k=3", "unknown setting 'ml-100k'"),
     ("--future_max_len=~", "'future_max_len' must be of type int like its default 5, got '~'; on the command line None "
      "stands for yaml's ~"),
     ("--train_batch_size=0", "'train_batch_size' must be an integer >= 1, got 0"),
