@@ -102,8 +102,8 @@ def check_inter_header(config, path):
         raise UserError(f"{path} starts with a byte-order mark, which RecBole would read as part of the first "
                         "column's name: save the file as UTF-8 without it, or set --encoding=utf-8-sig")
     fields = header.split(separator)
-    other = next((sign for sign in OTHER_SEPARATORS if sign != separator and sign in header), None)
-    if len(fields) == 1 and other:
+    other = len(fields) == 1 and next((sign for sign in OTHER_SEPARATORS if sign != separator and sign in header), None)
+    if other:
         raise UserError(f"{path}: the header is one field when split by field_separator {separator!r} and holds "
                         f"{other!r}: if that separates the fields, set --field_separator={other!r} (or write the "
                         "file with tabs, RecBole's default)")

@@ -78,8 +78,7 @@ def estimates(config, dataset):
                               f"attention: {batch} rows{note} x {heads} heads x {max_len}^2 x {FLOAT} bytes"))
     if config["hidden_size"] and config["n_heads"]:  # a Transformer's: its item embeddings are hidden_size wide
         hidden, inner, layers = config["hidden_size"], config["inner_size"] or 0, config["n_layers"] or 0
-        # the item embedding and each Transformer layer's attention and feed-forward weights, each held
-        # with its gradient and Adam's two moments
+        # the item embedding and each layer's attention matrices, and each layer's feed-forward ones
         parts = {"hidden_size": dataset.item_num * hidden + layers * 4 * hidden * hidden,
                  "inner_size": layers * 2 * hidden * inner}  # the feed-forward part, the one inner_size sizes
         weights, setting = sum(parts.values()), max(parts, key=parts.get)

@@ -6,6 +6,7 @@ start, the models that RecBole's standard Trainer without negative sampling cann
 """
 
 import difflib
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -95,6 +96,7 @@ def check_trainable(model):
                         "(SASRec, BERT4Rec, ...)")
 
 
+@functools.cache  # read from the source files once per class, not at every config built
 def _reads_labels(model_class):
     """Whether a RecBole model's construction reads ``LABEL_FIELD``: its loss needs the label that RecBole's
     negative sampling adds to each interaction (NeuMF, DIN, the context-aware models, ...)."""
