@@ -21,19 +21,19 @@ def test_paired_test_aligns_users_and_matches_hand_t_test():
     ids_a = [5, 1, 3, 2, 4, 9]
     ndcg_a = [0.50, 0.20, 0.45, 0.30, 0.10, 0.99]
     ids_b = [4, 2, 7, 1, 3, 5]
-    ndcg_b = [0.05, 0.10, 0.50, 0.15, 0.40, 0.48]
+    ndcg_b = [0.07, 0.10, 0.50, 0.15, 0.41, 0.48]
     result = compare.paired_test(ids_a, ndcg_a, ids_b, ndcg_b)
 
     a = np.array([0.20, 0.30, 0.45, 0.10, 0.50])  # users 1..5
-    b = np.array([0.15, 0.10, 0.40, 0.05, 0.48])
-    d = a - b
+    b = np.array([0.15, 0.10, 0.41, 0.07, 0.48])
+    d = a - b  # 0.05, 0.2, 0.04, 0.03, 0.02: all positive, distinct sizes
     t = d.mean() / (d.std(ddof=1) / math.sqrt(d.size))
     assert result["n"] == 5
-    assert result["mean_diff"] == pytest.approx(d.mean())
+    assert result["mean_diff"] == pytest.approx(0.34 / 5)
     assert result["ttest_p"] == pytest.approx(2 * stats.t.sf(abs(t), d.size - 1))
-    expected = stats.wilcoxon(a, b)
-    assert result["wilcoxon_stat"] == pytest.approx(expected.statistic)
-    assert result["wilcoxon_p"] == pytest.approx(expected.pvalue)
+    # no negative difference: W = 0, exact two-sided p = 2 * P(W <= 0) = 2 / 2**5
+    assert result["wilcoxon_stat"] == 0.0
+    assert result["wilcoxon_p"] == pytest.approx(2 / 2**5)
 
 
 def test_paired_test_wilcoxon_tiny_example():
@@ -68,7 +68,7 @@ def test_zero_baseline_shows_no_relative_change():
 def test_both_protocols_and_beyond_accuracy_tables_by_hand():
     beyond = {"itemcoverage@10": 0.5, "averagepopularity@10": 12.25, "giniindex@10": 0.7,
               "tailpercentage@10": 0.01, "entropy@10": 6.5}
-    disen_unseen, sas_unseen = [0.5, 0.1, 0.4, 0.3, 0.6, 0.2], [0.4, 0.2, 0.35, 0.1, 0.5, 0.25]
+    disen_unseen, sas_unseen = [0.5, 0.1, 0.4, 0.3, 0.6, 0.2], [0.44, 0.11, 0.35, 0.1, 0.5, 0.23]
     runs = [
         with_protocols(fake_result("DisenSeqRec", "toy", 2020), 0.35, 0.6, disen_unseen, 0.2, beyond),
         with_protocols(fake_result("SASRec", "toy", 2020), 0.30, 0.5, sas_unseen, 0.125, beyond),
@@ -87,10 +87,12 @@ def test_both_protocols_and_beyond_accuracy_tables_by_hand():
     recbole = cells_of(text, "| RecBole's | DisenSeqRec | SASRec |")
     assert recbole[4:7] == ["0.3000", "0.2500", "+20.00%"]
     unseen = cells_of(text, "| seen removed | DisenSeqRec | SASRec |")
-    diff = np.array(disen_unseen) - np.array(sas_unseen)  # 0.1, -0.1, 0.05, 0.2, 0.1, -0.05
+    diff = np.array(disen_unseen) - np.array(sas_unseen)  # 0.06, -0.01, 0.05, 0.2, 0.1, -0.03
     t = diff.mean() / (diff.std(ddof=1) / math.sqrt(diff.size))
-    assert unseen[4:9] == ["0.3500", "0.3000", f"{(0.35 - 0.30) / 0.30 * 100:+.2f}%", "6", "+0.0500"]
-    assert unseen[10] == f"{stats.wilcoxon(disen_unseen, sas_unseen).pvalue:.3g}"
+    assert unseen[4:9] == ["0.3500", "0.3000", f"{(0.35 - 0.30) / 0.30 * 100:+.2f}%", "6", f"{0.37 / 6:+.4f}"]
+    # the negative differences have ranks 1 and 2 of 6, so W = 3; exact two-sided p = 2 * P(W <= 3), where
+    # 5 of the 64 sign patterns ({}, {1}, {2}, {3}, {1, 2}) have a negative rank sum of at most 3
+    assert unseen[10] == f"{2 * 5 / 64:.3g}"
     assert unseen[11] == f"{2 * stats.t.sf(abs(t), diff.size - 1):.3g}"
 
     assert cells_of(text, "| DisenSeqRec | RecBole's |") == [
@@ -135,7 +137,7 @@ def test_a_next_item_folder_renders_as_before_horizon_runs(tmp_path):
 
 
 def test_a_variant_is_also_compared_with_disenseqrec_as_shipped():
-    shipped_users, variant_users = [0.5, 0.1, 0.4, 0.3, 0.6, 0.2], [0.6, 0.3, 0.35, 0.3, 0.7, 0.1]
+    shipped_users, variant_users = [0.5, 0.1, 0.4, 0.3, 0.6, 0.2], [0.6, 0.3, 0.35, 0.34, 0.75, 0.18]
     beyond = dict.fromkeys(("itemcoverage@10", "averagepopularity@10", "giniindex@10", "tailpercentage@10", "entropy@10"), 0.5)
     shipped = with_protocols(fake_result("DisenSeqRec", "toy", 2020), 0.35, 0.6, shipped_users, 0.2, beyond)
     variant = with_protocols({**fake_result("DisenSeqRec", "toy", 2020), "model": "DisenSeqRec@nos2s"},
@@ -146,6 +148,7 @@ def test_a_variant_is_also_compared_with_disenseqrec_as_shipped():
     # shipped model against itself
     assert "| DisenSeqRec@nos2s | SASRec |" in text and "| DisenSeqRec | DisenSeqRec |" not in text
     unseen = cells_of(text, "| seen removed | DisenSeqRec@nos2s | DisenSeqRec |")
-    diff = np.array(variant_users) - np.array(shipped_users)  # 0.1, 0.2, -0.05, 0, 0.1, -0.1
-    assert unseen[4:9] == ["0.4200", "0.3500", f"{(0.42 - 0.35) / 0.35 * 100:+.2f}%", "6", f"{diff.mean():+.4f}"]
-    assert unseen[10] == f"{stats.wilcoxon(variant_users, shipped_users).pvalue:.3g}"
+    # differences 0.1, 0.2, -0.05, 0.04, 0.15, -0.02: the negative ones have ranks 3 and 1 of 6, so W = 4;
+    # 7 of the 64 sign patterns ({}, {1}, {2}, {3}, {4}, {1, 2}, {1, 3}) have a rank sum of at most 4
+    assert unseen[4:9] == ["0.4200", "0.3500", f"{(0.42 - 0.35) / 0.35 * 100:+.2f}%", "6", f"{0.42 / 6:+.4f}"]
+    assert unseen[10] == f"{2 * 7 / 64:.3g}"
