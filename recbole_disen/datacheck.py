@@ -124,6 +124,14 @@ def check_inter_header(config, path):
             f"{path}: the header has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}{why} (add "
             f"{'them' if len(missing) > 1 else 'it'}, or set USER_ID_FIELD / ITEM_ID_FIELD / TIME_FIELD to the names used)"
         )
+    types = dict(field.split(":", 1) for field in fields)
+    wanted = {config["USER_ID_FIELD"]: "token", config["ITEM_ID_FIELD"]: "token"}
+    if config["eval_args"]["order"] == "TO":  # a token time would be numbered in order of first appearance
+        wanted[config["TIME_FIELD"]] = "float"
+    for name, kind in wanted.items():
+        if types[name] != kind:
+            raise UserError(f"{path}: the header types {name} as {types[name]!r}: make it '{name}:{kind}' "
+                            f"({'ids are tokens' if kind == 'token' else 'sequences are ordered by this number'})")
     load_col = (config["load_col"] or {}).get("inter")
     if load_col is not None:
         not_loaded = [field for field in needed if field not in load_col]

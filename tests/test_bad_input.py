@@ -55,6 +55,20 @@ def test_file_without_ids(tmp_path, capsys):
                         "/ ITEM_ID_FIELD / TIME_FIELD to the names used)\n")
 
 
+def test_a_time_column_typed_as_token(tmp_path, capsys):
+    # RecBole would number token times in order of first appearance: the file's order, not time's
+    write(tmp_path, "user_id:token\titem_id:token\ttimestamp:token\nu1\ti1\t5\nu1\ti2\t4\n")
+    assert run_cli(tmp_path, capsys).endswith(
+        "bad/bad.inter: the header types timestamp as 'token': make it 'timestamp:float' (sequences are ordered "
+        "by this number)\n")
+
+
+def test_ids_typed_as_numbers(tmp_path, capsys):
+    write(tmp_path, "user_id:float\titem_id:token\ttimestamp:float\n1\ti1\t1\n")
+    assert run_cli(tmp_path, capsys).endswith(
+        "bad/bad.inter: the header types user_id as 'float': make it 'user_id:token' (ids are tokens)\n")
+
+
 def test_comma_separated_file(tmp_path, capsys):
     write(tmp_path, "user_id:token,item_id:token,timestamp:float\nu1,i1,1\n")
     assert run_cli(tmp_path, capsys).endswith(
