@@ -192,8 +192,9 @@ def _check_dataset_name(name):
                         f"as --data_path and NAME as --dataset{example}")
 
 
-def _read_config_file(path, loader):
+def read_config_file(path, loader=None):
     """The settings of one ``--config_files`` yaml: a mapping of names to plain values (an empty file has none)."""
+    loader = loader or yaml_loader()
     try:
         with open(path, encoding="utf-8") as f:
             content = yaml.load(f.read(), Loader=loader)
@@ -249,7 +250,7 @@ class DisenConfig(Config):
         self._file_of = {}
         settings = {}
         for path in file_list or []:
-            content = _read_config_file(path, self.yaml_loader)
+            content = read_config_file(path, self.yaml_loader)
             settings.update(content)
             self._file_of.update(dict.fromkeys(content, path))
         return settings
@@ -258,6 +259,12 @@ class DisenConfig(Config):
         return self._convert_config_dict(self._cmd_args)
 
     def _get_model_and_dataset(self, model, dataset):
+        for key, given in (("model", model), ("dataset", dataset)):  # RecBole would keep the given one silently
+            named = self.external_config_dict.get(key)
+            name = given if isinstance(given, str) or given is None else given.__name__
+            if name is not None and named is not None and named != name:
+                raise UserError(f"setting '{key}'{self._from_file(key)} is {named!r}, but this run's {key} is "
+                                f"{name!r}: remove the setting, or run {key} {named!r}")
         model = model or self.external_config_dict.get("model", "DisenSeqRec")
         dataset = dataset or self.external_config_dict.get("dataset", "ml-100k")
         model_class = get_model(model) if isinstance(model, str) else model

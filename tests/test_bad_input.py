@@ -130,6 +130,18 @@ def test_wrong_type_and_missing_config_file(tmp_path, capsys, tiny_data):
             tmp_path, capsys, "tiny", "--config_files=/proc/self/mem")
 
 
+@pytest.mark.parametrize(("text", "extra", "message"), [
+    ("model: SASRec\n", [], "setting 'model' (in {path}) is 'SASRec', but this run's model is 'DisenSeqRec': "
+                          "remove the setting, or run model 'SASRec'"),
+    ("dataset: ml-100k\n", ["--model=SASRec"], "setting 'dataset' (in {path}) is 'ml-100k', but this run's dataset "
+                                             "is 'tiny': remove the setting, or run dataset 'ml-100k'"),
+])
+def test_a_config_file_naming_another_model_or_dataset_is_refused(tmp_path, capsys, tiny_data, text, extra, message):
+    path = tmp_path / "other.yaml"
+    path.write_text(text)
+    assert run_cli(tmp_path, capsys, "tiny", f"--config_files={path}", *extra) == f"error: {message.format(path=path)}\n"
+
+
 def test_an_id_with_a_tab_that_shifts_the_columns(tmp_path, capsys):
     write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\tpart\t2\nu1\ti3\t3\n")
     err = run_cli(tmp_path, capsys)

@@ -119,6 +119,32 @@ def test_bad_set_is_user_error(tmp_path, item):
     assert runner.calls == []
 
 
+@pytest.mark.parametrize("item", ["model=SASRec", "dataset=ml-100k", "data_path=/elsewhere", "SASRec:dataset=x"])
+def test_a_set_of_what_runs_is_refused_not_ignored(tmp_path, item):
+    # each run's model, dataset and data_path come from --models and --datasets, which would win silently
+    key = item.partition("=")[0].rpartition(":")[2]
+    runner = FakeRunner()
+    with pytest.raises(UserError) as caught:
+        command.cli(bench_args(tmp_path, "--set", item), run_fn=runner)
+    assert str(caught.value) == f"--set cannot change {key!r}: the benchmark sets it ({plan.MANAGED_HINT})"
+    assert runner.calls == []
+
+
+@pytest.mark.parametrize("key", ["seed", "checkpoint_dir", "metrics", "dataset"])
+def test_a_config_file_that_sets_what_the_bench_sets_is_refused(tmp_path, key):
+    path = tmp_path / "shared.yaml"
+    path.write_text(f"n_layers: 1\n{key}: 5\n")
+    runner = FakeRunner()
+    with pytest.raises(UserError) as caught:
+        command.cli(bench_args(tmp_path / "out", "--config_files", str(path)), run_fn=runner)
+    assert str(caught.value) == (f"config file {str(path)!r} sets {key!r}, which the benchmark sets for every run: "
+                                 f"remove it from the file ({plan.MANAGED_HINT})")
+    assert runner.calls == [] and not (tmp_path / "out").exists()
+    path.write_text("n_layers: 1\n")  # a file of model settings alone is taken
+    command.cli(bench_args(tmp_path / "out", "--config_files", str(path)), run_fn=runner)
+    assert runner.calls and all(call["config_files"] == [str(path)] for call in runner.calls)
+
+
 def test_bad_arguments_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="--datasets"):
         command.cli(["--out", str(tmp_path)], run_fn=FakeRunner())

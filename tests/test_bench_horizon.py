@@ -71,9 +71,9 @@ def test_set_of_horizon_or_valid_metric_points_to_the_option(tmp_path, item, key
     runner = HorizonRunner()
     with pytest.raises(UserError) as caught:
         command.cli(bench_args(tmp_path, "--set", item), run_fn=runner)
-    assert str(caught.value) == (f"--set cannot change '{key}': the benchmark sets it "
-                                 "(use --seeds for seeds, --horizon N for the horizon evaluation, "
-                                 "--out for where checkpoints go)")
+    assert str(caught.value) == (f"--set cannot change '{key}': the benchmark sets it (use --models, --datasets "
+                                 "and --seeds for what runs, --horizon N for the horizon evaluation, --out for "
+                                 "where checkpoints go)")
     assert runner.calls == []
 
 

@@ -24,7 +24,9 @@ FIXED_SETTINGS = {
     "valid_metric": "NDCG@10",
 }
 HORIZON_VALID_METRIC = "horizon_ndcg@10"  # replaces valid_metric in the runs of --horizon N
-MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon", "checkpoint_dir"}
+MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon", "checkpoint_dir", "model", "dataset", "data_path"}
+MANAGED_HINT = ("use --models, --datasets and --seeds for what runs, --horizon N for the horizon evaluation, "
+                "--out for where checkpoints go")
 # A --models label names files and folders (run JSONs, checkpoint folders): MODEL or MODEL@VARIANT, of
 # letters, digits, '_', '.' and '-', each part starting with a letter, digit or '_' (no path, no '..').
 LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(@[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
@@ -136,8 +138,7 @@ def parse_override(item: str, models: list) -> tuple:
     if colon and model not in models:
         raise UserError(f"--set {item!r} names model {model!r}, which is not in --models")
     if key in MANAGED_KEYS:
-        raise UserError(f"--set cannot change {key!r}: the benchmark sets it "
-                        "(use --seeds for seeds, --horizon N for the horizon evaluation, --out for where checkpoints go)")
+        raise UserError(f"--set cannot change {key!r}: the benchmark sets it ({MANAGED_HINT})")
     value = literal(text.strip())
     if isinstance(value, str) and literal(value) != value:
         # The runner's config reads config_dict strings once more: quoted, '1' stays the string "1".
@@ -160,11 +161,18 @@ def parse_overrides(items: list, models: list) -> tuple:
 
 
 def resolve_config_files(paths: list) -> list:
-    """Return the config files as absolute paths; a missing one is a UserError."""
+    """Return the config files as absolute paths; a missing one, or one that sets what the benchmark sets
+    (which its runs would replace without a word), is a UserError."""
+    from recbole_disen.config import read_config_file  # imports RecBole: only when config files are given
+
     resolved = [Path(path).resolve() for path in paths]
     for path, given in zip(resolved, paths):
         if not path.is_file():
             raise UserError(f"config file {given!r} does not exist")
+        managed = sorted(MANAGED_KEYS.intersection(read_config_file(str(path))))
+        if managed:
+            raise UserError(f"config file {given!r} sets {managed[0]!r}, which the benchmark sets for every run: "
+                            f"remove it from the file ({MANAGED_HINT})")
     return [str(path) for path in resolved]
 
 
