@@ -14,7 +14,7 @@ from recbole.evaluator.metrics import NDCG
 from recbole.trainer import Trainer
 from recbole.utils import calculate_valid_score
 
-from recbole_disen import checkpoint, files
+from recbole_disen import checkpoint, compat, files
 from recbole_disen.errors import UserError
 from recbole_disen.horizon_metrics import HorizonRecorder
 from recbole_disen.protocols import RankingLog
@@ -46,6 +46,7 @@ class DisenTrainer(Trainer):
 
     def __init__(self, config, model, time_budget=None, data_fingerprint=None):
         super().__init__(config, model)
+        self.eval_collector = compat.CpuCollector(config)
         self.data_fingerprint = data_fingerprint  # checkpoint.fingerprint of the training data
         self.evaluator = RecordingEvaluator(config)
         self.horizon = HorizonRecorder(config) if config["horizon"] else None
