@@ -6,6 +6,7 @@ names are claimed without taking an existing file's (``claim_free_stem``), and t
 checkpoint to resume from is found (``last_checkpoint_in``)."""
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import json
@@ -16,23 +17,30 @@ from pathlib import Path
 
 from recbole_disen.errors import UserError, one_line
 
+# Why a file cannot be written that the user can act on: a full disk or quota, a file too large for the
+# file system, a read-only file system, no permission.
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+
 
 @contextlib.contextmanager
 def atomic_open(path, text=False):
     """A new file to write ``path`` through: binary, or with ``text`` UTF-8 with ``\\n`` line ends.
 
     The target's folder is created if missing. The file replaces ``path`` when the block ends without
-    an exception; on an exception it is removed and ``path`` is left as it was.
+    an exception; on an exception it is removed and ``path`` is left as it was. A full disk, a quota or a
+    folder that cannot be written to is one UserError line naming the file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "x", encoding="utf-8", newline="\n") if text else open(temporary, "xb") as stream:
             yield stream
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno in WRITE_ERRORS:
+            raise UserError(f"cannot write {path}: {error.strerror}; make room there or choose another folder") from None
         raise
 
 

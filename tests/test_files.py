@@ -1,8 +1,12 @@
 """Atomic writes: the old file or the whole new one, never a part, and no temporary file left behind."""
 
+import errno
+import os
+
 import pytest
 
-from recbole_disen import files
+from recbole_disen import cli, files
+from recbole_disen.errors import UserError
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path):
@@ -13,6 +17,34 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path):
             stream.write(b"half of the new")
             raise RuntimeError("interrupted")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_keeps_the_old_one(tmp_path):
+    target = tmp_path / "run.json"
+    target.write_text("old")
+    with pytest.raises(UserError) as caught:
+        with files.atomic_open(target) as stream:
+            stream.write(b"half of the new")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a write to a full disk raises
+    assert str(caught.value) == f"cannot write {target}: No space left on device; make room there or choose another folder"
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
+    with pytest.raises(FileNotFoundError):  # an error of another kind is not reworded
+        with files.atomic_open(target):
+            raise FileNotFoundError(errno.ENOENT, "some input")
+
+
+def test_a_run_whose_checkpoint_cannot_be_written_says_so_in_one_line(tmp_path, monkeypatch, capsys, tiny_settings):
+    monkeypatch.chdir(tmp_path)
+
+    def full_disk(source, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "replace", full_disk)
+    code = cli.main(["--dataset=tiny", *[f"--{key}={value}" for key, value in tiny_settings.items()]])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[-1].startswith(f"error: cannot write {tmp_path / 'saved'}")
+    assert err[-1].endswith(": No space left on device; make room there or choose another folder")
+    assert not any("Traceback" in line for line in err)
 
 
 def test_writes_replace_the_file_and_create_its_folder(tmp_path):
