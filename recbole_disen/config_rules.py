@@ -94,6 +94,7 @@ INTERVALS = ("None or intervals such as '[5,inf)' or '(0,10];[20,inf)': two numb
              "several separated by ;")
 
 # RecBole's settings, for every model that has them: (check, what a valid value is).
+LEARNERS = ("adam", "adamw", "sgd", "adagrad", "rmsprop", "sparse_adam")  # the optimisers RecBole builds
 RECBOLE_RULES = {
     "MAX_ITEM_LIST_LENGTH": (lambda v: is_int(v, 1), "an integer >= 1"),
     "hidden_size": (lambda v: is_int(v, 1), "an integer >= 1"),
@@ -119,6 +120,8 @@ RECBOLE_RULES = {
     "entity_kg_num_interval": (is_intervals, INTERVALS),
     "relation_kg_num_interval": (is_intervals, INTERVALS),
     "learning_rate": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
+    # RecBole warns and trains with Adam for any other name.
+    "learner": (lambda v: isinstance(v, str) and v.lower() in LEARNERS, "one of " + ", ".join(LEARNERS)),
     "weight_decay": (lambda v: is_number(v) and v >= 0, "a finite number >= 0"),
     "hidden_dropout_prob": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "attn_dropout_prob": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
