@@ -57,7 +57,7 @@ def parse_args(argv):
     parser.add_argument("--k", type=int, default=10, help="length of each test row's top list for --summary (default 10)")
     parser.add_argument("--dpi", type=int, default=100, help="picture resolution, dots per inch (default 100)")
     parser.add_argument("--data_path", default=None,
-                        help="folder holding the dataset's folder (default: the one stored in the checkpoint)")
+                        help="folder holding the dataset's folder (default: the one it was trained from)")
     args = parser.parse_args(argv)
     if args.user is None and not args.summary:
         raise UserError("say what to show: --user U, --summary, or both")

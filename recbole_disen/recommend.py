@@ -27,14 +27,19 @@ from recbole_disen.horizon import HORIZON_FIELD
 REFUSED_KEYS = {"local_rank"}
 
 
-def restore_settings(stored, data_path=None, device="cpu"):
-    """config_dict that rebuilds the stored run's data and architecture from its final settings."""
+def restore_settings(stored, data_path=None, device="cpu", trained_on=None):
+    """config_dict that rebuilds the stored run's data and architecture from its final settings.
+
+    ``data_path`` (the user's) comes first; then ``trained_on``, the absolute dataset folder that the
+    checkpoint's data record holds (the stored ``data_path`` may be relative to where training ran)."""
     known = disen_config.known_keys(stored.get("model"))
     settings = {key: value for key, value in stored.items() if key in known and key not in REFUSED_KEYS}
     settings.pop("model", None)
     settings.pop("dataset", None)
     settings["train_neg_sample_args"] = compat.neg_sample_args_as_input(stored.get("train_neg_sample_args"))
-    settings["data_path"] = str(data_path) if data_path is not None else compat.data_path_as_input(stored["data_path"])
+    if data_path is None:
+        data_path = compat.data_path_as_input(trained_on or stored["data_path"])
+    settings["data_path"] = str(data_path)
     target = torch.device(device)
     settings["gpu_id"] = "" if target.type == "cpu" else str(target.index or 0)
     # A checkpoint from elsewhere must not point RecBole at a pickle it would load (and so run code from).
@@ -46,9 +51,12 @@ def _load_weights(model, state_dict, path):
     try:
         model.load_state_dict(state_dict)
     except RuntimeError as error:
+        # torch lists every weight that does not fit, one line each: the first, and how many more
+        problems = [line.strip() for line in str(error).splitlines()[1:] if line.strip()] or [one_line(error)]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(
             f"cannot load checkpoint {path}: its weights do not fit the model rebuilt from its settings and data "
-            f"(is --data_path the data it was trained on?): {one_line(error)}"
+            f"(is --data_path the data it was trained on?): {one_line(problems[0])}{more}"
         ) from None
 
 
@@ -57,13 +65,13 @@ def load_model(checkpoint_path, data_path=None, device="cpu"):
     """(config, dataset, model, test_data): the checkpoint's model, in eval mode, on its own data split.
 
     ``data_path`` is the folder that holds the dataset's folder (as in training); by default the one
-    stored in the checkpoint. ``device`` is "cpu" or "cuda[:N]" (RecBole's gpu_id is set from it).
+    the checkpoint was trained from. ``device`` is "cpu" or "cuda[:N]" (RecBole's gpu_id is set from it).
     """
     state = checkpoint.read(checkpoint_path)  # tensors and plain data only, each field checked
     stored = state["config"]
     if not issubclass(get_model(stored["model"]), SequentialRecommender):
         raise UserError(f"recommend needs a sequential model; {checkpoint_path} holds a {stored['model']}")
-    settings = restore_settings(stored, data_path, device)
+    settings = restore_settings(stored, data_path, device, trained_on=(state.get("data") or {}).get("path"))
     # An empty checkpoint_dir: RecBole loads any saved dataloaders it finds there with pickle.
     with tempfile.TemporaryDirectory(prefix="recbole-disen-recommend-") as scratch:
         try:  # the stored settings are checked as if typed by the user: wrong types and ranges are refused
@@ -184,7 +192,7 @@ def parse_args(argv):
     parser.add_argument("--users", required=True, help="comma-separated user ids as in the .inter file")
     parser.add_argument("--k", type=int, default=10, help="items per user (default 10)")
     parser.add_argument("--data_path", default=None,
-                        help="folder holding the dataset's folder (default: the one stored in the checkpoint)")
+                        help="folder holding the dataset's folder (default: the one it was trained from)")
     return parser.parse_args(argv)
 
 

@@ -118,6 +118,10 @@ def test_restore_settings_converts_what_recbole_refuses():
     assert settings["train_neg_sample_args"] is None and settings["dataset_save_path"] is None
     assert not {"local_rank", "MODEL_TYPE", "model", "dataset"} & settings.keys()
     assert recommend.restore_settings(stored, data_path="/elsewhere")["data_path"] == "/elsewhere"
+    # a run trained from a relative data_path: the data record's absolute folder, wherever recommend runs
+    relative = {**stored, "data_path": "data/tiny"}
+    assert recommend.restore_settings(relative, trained_on="/home/me/data/tiny")["data_path"] == "/home/me/data"
+    assert recommend.restore_settings(relative, data_path="/mine", trained_on="/home/me/data/tiny")["data_path"] == "/mine"
     sampled = {**stored, "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1}}
     assert recommend.restore_settings(sampled)["train_neg_sample_args"] == sampled["train_neg_sample_args"]
 
@@ -177,6 +181,18 @@ def test_cli_prints_ranked_items_and_reads_moved_data(disen, tmp_path, capsys):
     matches = [LINE.match(line) for line in lines[1:4] + lines[5:8]]
     assert all(matches) and [int(m.group(1)) for m in matches] == [1, 2, 3, 1, 2, 3]
     assert all(m.group(5) is not None for m in matches)
+
+
+def test_a_checkpoint_trained_from_a_relative_data_path_is_read_from_another_folder(tmp_path, monkeypatch, capsys):
+    write_inter(tmp_path / "project" / "data", "tiny", tiny_sequences())
+    monkeypatch.chdir(tmp_path / "project")
+    result = run("SASRec", "tiny", config_dict={**TINY, "epochs": 1, "data_path": "data", "checkpoint_dir": "saved"})
+    assert result["config"]["data_path"] == os.path.join("data", "tiny")  # relative to the project folder
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cli.main(["recommend", str(tmp_path / "project" / result["checkpoint"]), "--users", "u2", "--k", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "user u2" and [int(LINE.match(line).group(1)) for line in lines[1:]] == [1, 2]
 
 
 def test_cli_unknown_user_is_one_error_line(disen, capsys):
@@ -248,3 +264,14 @@ def test_small_scores_keep_their_digits(score, text):
     assert recommend.score_text(score) == text
     # two items that 4 decimals would print alike stay apart
     assert recommend.score_text(1.2e-5) != recommend.score_text(1.3e-5)
+
+
+def test_weights_that_do_not_fit_are_one_short_line():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
+    other = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)).state_dict()  # 0.bias alone fits
+    with pytest.raises(UserError) as caught:
+        recommend._load_weights(model, other, "m.pth")
+    message = str(caught.value)
+    assert message.startswith("cannot load checkpoint m.pth: its weights do not fit the model rebuilt from its "
+                              "settings and data (is --data_path the data it was trained on?): size mismatch for 0.weight")
+    assert message.endswith(" (and 2 more)") and "\n" not in message and len(message) < 400
