@@ -183,11 +183,16 @@ def _check_files(settings, model, dataset):
             )
 
 
-def _check_dataset_name(name):
-    """A dataset is a name, not a path: RecBole makes file names of it (DATA_PATH/NAME/NAME.inter, the log's)."""
+def _check_dataset_name(name, data_path=None):
+    """A dataset is a name, not a path: RecBole makes file names of it (DATA_PATH/NAME/NAME.inter, the log's).
+    The example keeps a ``data_path`` the user gave, the name's folder taken as inside it."""
     if not name or os.sep in name or "/" in name or name in (".", ".."):
         folder, _, base = os.path.normpath(name or ".").rpartition(os.sep)
-        example = f" (here --data_path={folder or '.'} --dataset={base})" if base and base not in (".", "..") else ""
+        if data_path is None:
+            hint = f"--data_path={folder or '.'} "
+        else:  # the name's folder inside the given one, or the given one as it is
+            hint = f"--data_path={os.path.join(str(data_path), folder)} " if folder else ""
+        example = f" (here {hint}--dataset={base})" if base and base not in (".", "..") else ""
         raise UserError(f"dataset {name!r} is not a dataset name: give the folder that holds NAME/NAME.inter "
                         f"as --data_path and NAME as --dataset{example}")
 
@@ -290,7 +295,7 @@ class DisenConfig(Config):
 
     def _validate(self, model):
         """Unknown names, wrong types and out-of-range values, before RecBole acts on any of them."""
-        _check_dataset_name(self.dataset)
+        _check_dataset_name(self.dataset, self.external_config_dict.get("data_path"))
         user = self.external_config_dict
         known = known_keys()
         owner = "other RecBole models have it" if model in PLUGIN_MODELS else f"{', '.join(PLUGIN_MODELS)} has it"

@@ -33,7 +33,7 @@ from recbole_disen.errors import Parser, UserError
 USER_LINES_HEADER = ("user_id:token", "item_id:token", "timestamp:float")
 AMAZON_CSV_HEADER = ("user_id:token", "item_id:token", "rating:float", "timestamp:float")
 AMAZON_CSV_HEADER_ROW = "user,item,rating,timestamp"
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 Row = tuple[str, ...]
 RowReader = Callable[[Iterable[str]], Iterator[Row]]
@@ -245,12 +245,12 @@ def _existing_file(src) -> Path:
     return src
 
 
+SAFE_NAME_RULE = "letters, digits, '-', '_' and '.', not starting with '.'"
+
+
 def _checked_name(name: str) -> str:
-    if not _SAFE_NAME.fullmatch(name):
-        raise UserError(
-            f"dataset name {name!r} is not allowed: use letters, digits, '-', '_' and '.', not starting with '.' "
-            "(pass --name to choose one)"
-        )
+    if not SAFE_NAME.fullmatch(name):
+        raise UserError(f"dataset name {name!r} is not allowed: use {SAFE_NAME_RULE} (pass --name to choose one)")
     return name
 
 

@@ -38,6 +38,18 @@ def test_missing_dataset_folder(tmp_path, capsys):
     assert "nowhere/nowhere.inter" in err
 
 
+@pytest.mark.parametrize(("words", "example"), [
+    (["--dataset=data/tiny"], "--data_path=data --dataset=tiny"),
+    (["--dataset=tiny/", "--data_path=data"], "--dataset=tiny"),  # the data_path given stays
+    (["--dataset=sub/tiny", "--data_path=data"], "--data_path=data/sub --dataset=tiny"),
+])
+def test_a_dataset_given_as_a_path_names_the_split_to_use(capsys, words, example):
+    assert cli.main([*words, "--gpu_id="]) == 2
+    dataset = words[0].partition("=")[2]
+    assert capsys.readouterr().err == (f"error: dataset {dataset!r} is not a dataset name: give the folder that holds "
+                                       f"NAME/NAME.inter as --data_path and NAME as --dataset (here {example})\n")
+
+
 def test_file_without_header(tmp_path, capsys):
     write(tmp_path, "u1\ti1\t1\nu1\ti2\t2\n")
     assert "the first line must be a header of typed fields" in run_cli(tmp_path, capsys)

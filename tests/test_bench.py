@@ -183,6 +183,16 @@ def test_folder_and_txt_datasets(tmp_path, monkeypatch):
         ("shop", str(tmp_path)), ("Beauty", str(tmp_path / "res" / "data"))]
 
 
+def test_a_txt_dataset_whose_name_is_no_dataset_name_is_refused_at_planning(tmp_path):
+    (tmp_path / "u l.txt").write_text("u1 i1 i2 i3\n")
+    with pytest.raises(UserError) as caught:
+        command.cli(["--datasets", str(tmp_path / "u l.txt"), "--out", str(tmp_path / "out")], run_fn=FakeRunner())
+    assert str(caught.value) == (f"dataset file {str(tmp_path / 'u l.txt')!r}: the bench names the dataset after the "
+                                 "file, and 'u l' is not a dataset name (letters, digits, '-', '_' and '.', not "
+                                 "starting with '.'): rename the file")
+    assert not (tmp_path / "out").exists()
+
+
 def test_resolving_a_txt_dataset_converts_nothing(tmp_path):
     lines = tmp_path / "Beauty.txt"
     lines.write_text("1 2 3\n")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from recbole_disen import files
+from recbole_disen import files, prepare
 from recbole_disen.errors import Parser, UserError
 from recbole_disen.literal import literal
 
@@ -194,6 +194,9 @@ def resolve_dataset(text: str, data_dir: Path) -> DatasetRef:
         return DatasetRef(path.resolve().name, str(path.resolve().parent))
     if path.suffix != ".txt":
         raise UserError(f"dataset file {text!r} must be a one-line-per-user .txt file")
+    if not prepare.SAFE_NAME.fullmatch(path.stem):
+        raise UserError(f"dataset file {text!r}: the bench names the dataset after the file, and {path.stem!r} is not "
+                        f"a dataset name ({prepare.SAFE_NAME_RULE}): rename the file")
     return DatasetRef(path.stem, str(data_dir.resolve()), str(path.resolve()))
 
 
