@@ -10,6 +10,7 @@ Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a
 ``--nproc``, ``--world_size``, ``--ip``, ``--port``, ``--group_offset`` start distributed training.
 """
 
+import os
 import sys
 
 from recbole_disen.errors import Interrupted, UserError, sigterm_as_interrupt
@@ -45,7 +46,11 @@ def parse_run_args(argv):
             raise UserError(f"--{key} must be an integer, got {args[key]!r}") from None
     if args["nproc"] < 1:
         raise UserError(f"--nproc must be an integer >= 1 (the processes to start, one per GPU), got {args['nproc']}")
-    args["config_files"] = args["config_files"].split() or None
+    paths = args["config_files"].split()
+    if len(paths) > 1 and os.path.isfile(args["config_files"].strip()) and not all(map(os.path.isfile, paths)):
+        raise UserError(f"--config_files splits its value at spaces, as RecBole does, so {args['config_files'].strip()!r} "
+                        "cannot be given there: rename the file without spaces")
+    args["config_files"] = paths or None
     return args, settings
 
 

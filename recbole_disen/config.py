@@ -235,6 +235,8 @@ class DisenConfig(Config):
     def __init__(self, model=None, dataset=None, config_file_list=None, config_dict=None, cmd_config_dict=None):
         self._cmd_args = dict(cmd_config_dict or {})
         for path in config_file_list or []:
+            if os.path.isdir(path):
+                raise UserError(f"config file {path} is a folder: give the path of a yaml file")
             if not os.path.isfile(path):
                 raise UserError(f"config file not found: {path}")
         super().__init__(model, dataset, config_file_list, config_dict)

@@ -120,6 +120,10 @@ RECBOLE_RULES = {
     "entity_kg_num_interval": (is_intervals, INTERVALS),
     "relation_kg_num_interval": (is_intervals, INTERVALS),
     "learning_rate": (lambda v: is_number(v) and v > 0, "a finite number > 0"),
+    "metrics": (lambda v: isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(m, str) for m in v)),
+                "a metric name or a non-empty list of them, such as ['Recall', 'NDCG']"),
+    "topk": (lambda v: is_int(v, 1) or (isinstance(v, list) and v and all(is_int(k, 1) for k in v)),
+             "an integer >= 1 or a non-empty list of them, such as [10, 20]"),
     # RecBole warns and trains with Adam for any other name.
     "learner": (lambda v: isinstance(v, str) and v.lower() in LEARNERS, "one of " + ", ".join(LEARNERS)),
     "weight_decay": (lambda v: is_number(v) and v >= 0, "a finite number >= 0"),

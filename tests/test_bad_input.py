@@ -154,6 +154,24 @@ def test_a_config_file_naming_another_model_or_dataset_is_refused(tmp_path, caps
     assert run_cli(tmp_path, capsys, "tiny", f"--config_files={path}", *extra) == f"error: {message.format(path=path)}\n"
 
 
+def test_config_files_that_are_a_folder_or_hold_a_space(tmp_path, capsys, tiny_data):
+    assert run_cli(tmp_path, capsys, "tiny", f"--config_files={tmp_path / 'data'}") == (
+        f"error: config file {tmp_path / 'data'} is a folder: give the path of a yaml file\n")
+    (tmp_path / "my settings.yaml").write_text("n_layers: 1\n")
+    assert run_cli(tmp_path, capsys, "tiny", "--config_files=my settings.yaml") == (
+        "error: --config_files splits its value at spaces, as RecBole does, so 'my settings.yaml' cannot be given "
+        "there: rename the file without spaces\n")
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("--metrics=[]", "setting 'metrics' must be a metric name or a non-empty list of them, such as ['Recall', 'NDCG'], got []"),
+    ("--topk=[]", "setting 'topk' must be an integer >= 1 or a non-empty list of them, such as [10, 20], got []"),
+    ("--topk=[10, 0]", "setting 'topk' must be an integer >= 1 or a non-empty list of them, such as [10, 20], got [10, 0]"),
+])
+def test_empty_metrics_or_topk(tmp_path, capsys, tiny_data, setting, message):
+    assert run_cli(tmp_path, capsys, "tiny", setting) == f"error: {message}\n"
+
+
 def test_an_id_with_a_tab_that_shifts_the_columns(tmp_path, capsys):
     write(tmp_path, HEADER + "u1\ti1\t1\nu1\ti2\tpart\t2\nu1\ti3\t3\n")
     err = run_cli(tmp_path, capsys)
