@@ -16,12 +16,14 @@ OUT=$(mkdir -p "${OUT:-cpu_table}" && cd "${OUT:-cpu_table}" && pwd)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${THREADS:-1} MKL_NUM_THREADS=${THREADS:-1}
 full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 --jobs "${JOBS:-2}" --out "$OUT" --no-progress)
 # PIECE is DATASET-SEED (DisenSeqRec and SASRec), DATASET-SEED-nos2s (DisenSeqRec without the seq2seq
-# term), DATASET-SEED-sasrec or DATASET-SEED-disen (SASRec or DisenSeqRec alone) or DATASET-SEED-bidir
+# term), DATASET-SEED-sasrec or DATASET-SEED-disen (SASRec or DisenSeqRec alone), DATASET-SEED-s2s
+# (DisenSeqRec with the seq2seq term at 0.1: the default until 2026-12, which the stored runs labelled
+# DisenSeqRec ran with; since then the default is 0, as in -nos2s), DATASET-SEED-bidir
 # (DisenSeqRec with causal False: every position attends to the whole history) or DATASET-SEED-heads2
 # (DisenSeqRec with SASRec's 2 attention heads) or DATASET-SEED-paper (the configuration known from the
 # paper's re-implementation, ../shared/docs/method.md: K 4, seq2seq weight 1, the whole future, no
-# last-position score; the table's batch of 2048) or DATASET-SEED-nosame (DisenSeqRec whose InfoNCE leaves a
-# user's other rows out of the negatives) or DATASET-SEED-grid:MODEL:LR:DROPOUT (a point of the tuning grid:
+# last-position score; the table's batch of 2048) or DATASET-SEED-nosame (DisenSeqRec with the term at 0.1,
+# whose InfoNCE leaves a user's other rows out of the negatives) or DATASET-SEED-grid:MODEL:LR:DROPOUT (a point of the tuning grid:
 # SASRec or DisenSeqRec with learning_rate LR and both dropouts DROPOUT, for example
 # beauty-2020-grid:SASRec:5e-4:0.3), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
 # horizon evaluation, --horizon 3), with DATASET beauty or toys.
@@ -35,11 +37,13 @@ case "${variant:-}" in
   nos2s) "${bench[@]}" --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
   sasrec) "${bench[@]}" --models SASRec ;;
   disen) "${bench[@]}" --models DisenSeqRec ;;
+  s2s) "${bench[@]}" --models DisenSeqRec@s2s --set DisenSeqRec@s2s:s2s_weight=0.1 ;;
   bidir) "${bench[@]}" --models DisenSeqRec@bidir --set DisenSeqRec@bidir:causal=False ;;
   heads2) "${bench[@]}" --models DisenSeqRec@heads2 --set DisenSeqRec@heads2:n_heads=2 ;;
   paper) "${bench[@]}" --models DisenSeqRec@paper --set DisenSeqRec@paper:n_intents=4 --set DisenSeqRec@paper:s2s_weight=1.0 \
     --set DisenSeqRec@paper:future_max_len=None --set DisenSeqRec@paper:score_last=False ;;
-  nosame) "${bench[@]}" --models DisenSeqRec@nosame --set DisenSeqRec@nosame:s2s_same_user_negatives=False ;;
+  nosame) "${bench[@]}" --models DisenSeqRec@nosame --set DisenSeqRec@nosame:s2s_weight=0.1 \
+    --set DisenSeqRec@nosame:s2s_same_user_negatives=False ;;
   grid:*)
     IFS=: read -r _ model lr dropout rest <<<"$variant"
     number='^([0-9]+(\.[0-9]*)?|\.[0-9]+)(e-?[0-9]+)?$' fraction='^(0|0?\.[0-9]+)$'
@@ -51,5 +55,5 @@ case "${variant:-}" in
   h3disen) "${bench[@]}" --horizon 3 --models DisenSeqRec ;;
   h3sasrec) "${bench[@]}" --horizon 3 --models SASRec ;;
   h3nos2s) "${bench[@]}" --horizon 3 --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
-  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, nosame, grid:MODEL:LR:DROPOUT, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
+  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, s2s, bidir, heads2, paper, nosame, grid:MODEL:LR:DROPOUT, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
 esac

@@ -24,20 +24,20 @@ common=(--seeds "$SEEDS" --budget "$BUDGET" --out "$OUT" --no-progress --set BER
 variants=(
   --set DisenSeqRec@faithful:s2s_weight=1.0 --set DisenSeqRec@faithful:score_last=False
   --set DisenSeqRec@faithful:future_max_len=None --set DisenSeqRec@faithful:n_intents=4
-  --set DisenSeqRec@nos2s:s2s_weight=0.0
+  --set DisenSeqRec@s2s:s2s_weight=0.1
   --set DisenSeqRec@k4:n_intents=4
-  --set DisenSeqRec@mass:s2s_mask=mass
+  --set DisenSeqRec@mass:s2s_weight=0.1 --set DisenSeqRec@mass:s2s_mask=mass
 )
 # First, alone on the GPU: one training step per variant on one Beauty batch (where the epoch time goes).
 # The bench reuses the converted file in $OUT/data.
 python3 benchmarks/convert.py "$DATA/amazon-beauty.txt" "$OUT/data"
 timeout "${PROFILE_TIMEOUT:-120}" python3 benchmarks/step_profile.py --dataset=amazon-beauty "--data_path=$OUT/data" \
   --state=ERROR --steps=20 --warmup=3 "${extra_settings[@]}" \
-  --variants="SASRec:padding_free=False,SASRec,DisenSeqRec:padding_free=False,DisenSeqRec,DisenSeqRec:s2s_weight=0.0,DisenSeqRec:s2s_weight=0.0:n_intents=1,DisenSeqRec:n_intents=4,DisenSeqRec:s2s_mask=mass,DisenSeqRec:future_max_len=None" \
+  --variants="SASRec:padding_free=False,SASRec,DisenSeqRec:padding_free=False,DisenSeqRec,DisenSeqRec:s2s_weight=0.1,DisenSeqRec:n_intents=1,DisenSeqRec:n_intents=4,DisenSeqRec:s2s_weight=0.1:s2s_mask=mass,DisenSeqRec:s2s_weight=0.1:future_max_len=None" \
   > "$OUT/step_profile.jsonl" 2> "$OUT/step_profile.log"; echo "step_profile exit $?" >> "$OUT/step_profile.log"
 
 timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-beauty.txt,$DATA/amazon-toys.txt" --jobs 14 \
-  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@k4,DisenSeqRec@mass,SASRec,BERT4Rec \
+  --models DisenSeqRec,DisenSeqRec@faithful,DisenSeqRec@s2s,DisenSeqRec@k4,DisenSeqRec@mass,SASRec,BERT4Rec \
   "${common[@]}" "${variants[@]}" > "$OUT/bench-beauty-toys.log" 2>&1 &
 timeout "${BENCH_TIMEOUT:-420}" python3 -m recbole_disen.bench --datasets "$DATA/amazon-sports.txt,$DATA/yelp.txt" --jobs 6 \
   --models DisenSeqRec,SASRec,BERT4Rec "${common[@]}" > "$OUT/bench-sports-yelp.log" 2>&1 &
