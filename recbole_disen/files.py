@@ -17,9 +17,37 @@ from pathlib import Path
 
 from recbole_disen.errors import UserError, one_line
 
-# Why a file cannot be written that the user can act on: a full disk or quota, a file too large for the
-# file system, a read-only file system, no permission.
-WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+# Why a file cannot be written that the user can act on, and what to do: a full disk or quota, a file
+# too large for the file system or the process's limit, a read-only file system, no permission.
+ROOM, ELSEWHERE = "make room there or choose another folder", "choose a folder you can write to"
+WRITE_ERRORS = {errno.ENOSPC: ROOM, errno.EDQUOT: ROOM, errno.EFBIG: ROOM,
+                errno.EROFS: ELSEWHERE, errno.EACCES: ELSEWHERE, errno.EPERM: ELSEWHERE}
+
+
+class _WriteRecorder:
+    """A file whose failed writes are kept in ``error``: torch.save reports a write that failed half-way
+    (a disk that fills during a checkpoint) as a RuntimeError of its own, without the OSError."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.error = None
+
+    def write(self, data):
+        try:
+            return self._stream.write(data)
+        except OSError as error:
+            self.error = error
+            raise
+
+    def writelines(self, lines):
+        try:
+            return self._stream.writelines(lines)
+        except OSError as error:
+            self.error = error
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 @contextlib.contextmanager
@@ -27,20 +55,30 @@ def atomic_open(path, text=False):
     """A new file to write ``path`` through: binary, or with ``text`` UTF-8 with ``\\n`` line ends.
 
     The target's folder is created if missing. The file replaces ``path`` when the block ends without
-    an exception; on an exception it is removed and ``path`` is left as it was. A full disk, a quota or a
-    folder that cannot be written to is one UserError line naming the file.
+    an exception; on an exception it is removed and ``path`` is left as it was. A write that fails for a
+    reason the user can act on (a full disk or quota, a read-only or forbidden folder: ``WRITE_ERRORS``)
+    is one UserError line naming the file; an error of the block's own (reading an input, say) is not.
     """
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    stream, created, in_block = None, False, False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "x", encoding="utf-8", newline="\n") if text else open(temporary, "xb") as stream:
+        with open(temporary, "x", encoding="utf-8", newline="\n") if text else open(temporary, "xb") as raw:
+            created, stream = True, _WriteRecorder(raw)
+            in_block = True
             yield stream
+            in_block = False  # closing flushes the last bytes: a failure there is the write's
         os.replace(temporary, path)
     except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError) and error.errno in WRITE_ERRORS:
-            raise UserError(f"cannot write {path}: {error.strerror}; make room there or choose another folder") from None
+        if created:
+            temporary.unlink(missing_ok=True)
+        if stream is not None and stream.error is not None:
+            cause = stream.error  # a write that failed, whatever the writer made of it
+        else:
+            cause = None if in_block else error  # an error of the block's own is left as it is
+        if isinstance(cause, OSError) and cause.errno in WRITE_ERRORS:
+            raise UserError(f"cannot write {path}: {cause.strerror}; {WRITE_ERRORS[cause.errno]}") from None
         raise
 
 

@@ -2,6 +2,8 @@
 
 import errno
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -19,18 +21,67 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path):
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
 
 
-def test_a_full_disk_is_one_line_naming_the_file_and_keeps_the_old_one(tmp_path):
+class FullDisk:
+    """A file on a disk that is full: every write fails as a write to a full disk does."""
+
+    def __init__(self, *args, **kwargs):
+        self.file = open(*args, **kwargs)
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
     target = tmp_path / "run.json"
     target.write_text("old")
+    monkeypatch.setattr(files, "open", FullDisk, raising=False)
     with pytest.raises(UserError) as caught:
         with files.atomic_open(target) as stream:
             stream.write(b"half of the new")
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a write to a full disk raises
     assert str(caught.value) == f"cannot write {target}: No space left on device; make room there or choose another folder"
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
     with pytest.raises(FileNotFoundError):  # an error of another kind is not reworded
         with files.atomic_open(target):
             raise FileNotFoundError(errno.ENOENT, "some input")
+    with pytest.raises(PermissionError):  # nor the block's own error, whatever its kind (reading an input)
+        with files.atomic_open(target):
+            raise PermissionError(errno.EACCES, "an input it cannot read")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_folder_that_is_a_file_is_the_error_raised(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(FileExistsError):  # not an error of the clean-up of a file never made
+        files.write_text(tmp_path / "taken" / "report.md", "x")
+
+
+# A checkpoint that fills the disk half-way: torch.save turns the failed write into a RuntimeError of its
+# own, so the file's size limit of the process (SIGXFSZ ignored: the write fails with EFBIG) stands in.
+FULL_DISK = """
+import resource, signal, sys, torch
+from recbole_disen import checkpoint
+from recbole_disen.errors import UserError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+try:
+    checkpoint.save_atomic({"weights": torch.zeros(100_000)}, sys.argv[1])
+except UserError as error:
+    print(error)
+"""
+
+
+def test_a_checkpoint_that_fills_the_disk_half_way_is_one_line_and_keeps_the_old_file(tmp_path):
+    target = tmp_path / "model.pth"
+    target.write_bytes(b"the old checkpoint")
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, str(target)], capture_output=True, text=True, timeout=120)
+    assert done.stdout == f"cannot write {target}: File too large; make room there or choose another folder\n", done.stderr
+    assert target.read_bytes() == b"the old checkpoint" and [p.name for p in tmp_path.iterdir()] == ["model.pth"]
 
 
 def test_a_run_whose_checkpoint_cannot_be_written_says_so_in_one_line(tmp_path, monkeypatch, capsys, tiny_settings):
