@@ -6,7 +6,7 @@
 #
 #   DATA=../shared/data OUT=cpu_results BUDGET=300 bash benchmarks/cpu.sh
 source "$(dirname "$0")/cpu_common.sh"
-mapfile -t pinned < <(pin4 DisenSeqRec)
+mapfile -t pinned < <(pin4 DisenSeqRec; pin_s2s DisenSeqRec)
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" --models DisenSeqRec,SASRec,BERT4Rec \
   --seeds 2020,2021 --budget "$BUDGET" --jobs 2 --out "$OUT" --no-progress "${small[@]}" --set BERT4Rec:eval_step=3 "${pinned[@]}"
 python3 -m recbole_disen.bench --report-only --out "$OUT"

@@ -6,7 +6,8 @@
 #   DATA=../shared/data OUT=cpu_results BUDGET=300 bash benchmarks/cpu_ablation.sh
 source "$(dirname "$0")/cpu_common.sh"
 mapfile -t pinned < <(pin4 DisenSeqRec@faithful DisenSeqRec@nos2s DisenSeqRec@nolast DisenSeqRec@future20 \
-  DisenSeqRec@symmetric DisenSeqRec@sharedbias)
+  DisenSeqRec@symmetric DisenSeqRec@sharedbias
+  pin_s2s DisenSeqRec@nolast DisenSeqRec@future20 DisenSeqRec@symmetric DisenSeqRec@sharedbias)
 python3 -m recbole_disen.bench --datasets "$DATA/lastfm.txt" \
   --models DisenSeqRec@faithful,DisenSeqRec@nos2s,DisenSeqRec@nolast,DisenSeqRec@future20,DisenSeqRec@symmetric,DisenSeqRec@sharedbias \
   --seeds 2020 \

@@ -24,7 +24,7 @@ from recbole.utils import EvaluatorType, ModelType
 
 from recbole_disen import compat, files, horizon
 from recbole_disen.config_rules import (
-    DISEN_RULES, OVERALL_RULES, RECBOLE_RULES, TYPED_BY_RULE, eval_args_problem, is_type,
+    DISEN_RULES, OVERALL_RULES, RECBOLE_RULES, S2S_SETTINGS, TYPED_BY_RULE, eval_args_problem, is_type,
 )
 from recbole_disen.errors import UserError, one_line
 from recbole_disen.literal import literal
@@ -330,6 +330,11 @@ class DisenConfig(Config):
         for key, (check, expected) in rules:
             if not check(merged.get(key)):
                 raise UserError(f"setting '{key}'{self._from_file(key)} must be {expected}, got {merged.get(key)!r}")
+        if model == "DisenSeqRec" and merged.get("s2s_weight") == 0:  # the default: the term is off
+            self.ignored_settings += [
+                f"setting '{key}'{self._from_file(key)} acts on the seq2seq term, which s2s_weight 0 turns off: "
+                "DisenSeqRec ignores it (set s2s_weight > 0 to use it)" for key in S2S_SETTINGS if key in user
+            ]
         if model == "DisenSeqRec" and merged.get("s2s_mask") == "mass" and merged.get("n_intents") == 1:
             raise UserError(
                 "s2s_mask 'mass' needs n_intents >= 2: with one intention every pair holds all the mass, "

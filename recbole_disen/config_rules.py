@@ -140,6 +140,9 @@ TYPED_BY_RULE = {"gpu_id", "user_inter_num_interval", "item_inter_num_interval",
                  "relation_kg_num_interval"}
 
 # DisenSeqRec's settings: (check, what a valid value is).
+# DisenSeqRec's settings that act on the seq2seq term alone, so on nothing when s2s_weight is 0.
+S2S_SETTINGS = ("s2s_temperature", "lambda", "s2s_mask", "s2s_warmup_steps", "s2s_projection", "s2s_symmetric",
+                "share_bias", "future_max_len", "s2s_same_user_negatives")
 DISEN_RULES = {
     "n_intents": (lambda v: is_int(v, 1), "an integer >= 1"),
     "lambda": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1]"),

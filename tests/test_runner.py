@@ -275,3 +275,14 @@ def test_recboles_item_based_metrics_run_end_to_end(tiny_settings):
     assert test["itemcoverage@10"] == pytest.approx(result["test_beyond_recbole"]["itemcoverage@10"] * 40 / 41, abs=1e-4)
     assert 0 < test["giniindex@10"] < 1 and 0 < test["tailpercentage@10"] < 1 and test["averagepopularity@10"] > 1
     assert set(result["best_valid_result"]) == set(test)
+
+
+def test_seq2seq_settings_without_the_term_are_said_to_do_nothing(tiny_settings, tmp_path):
+    from recbole_disen.config import DisenConfig
+
+    settings = {**tiny_settings, "s2s_mask": "mass", "lambda": 0.3}  # s2s_weight stays at its default, 0
+    config = DisenConfig(model="DisenSeqRec", dataset="tiny", config_dict=settings)
+    assert config.ignored_settings == [
+        f"setting '{key}' acts on the seq2seq term, which s2s_weight 0 turns off: DisenSeqRec ignores it "
+        "(set s2s_weight > 0 to use it)" for key in ("lambda", "s2s_mask")]
+    assert DisenConfig(model="DisenSeqRec", dataset="tiny", config_dict={**settings, "s2s_weight": 0.1}).ignored_settings == []
