@@ -119,7 +119,7 @@ def test_bad_set_is_user_error(tmp_path, item):
     assert runner.calls == []
 
 
-@pytest.mark.parametrize("item", ["model=SASRec", "dataset=ml-100k", "data_path=/elsewhere", "SASRec:dataset=x"])
+@pytest.mark.parametrize("item", ["model=SASRec", "dataset=ml-100k", "SASRec:dataset=x"])
 def test_a_set_of_what_runs_is_refused_not_ignored(tmp_path, item):
     # each run's model, dataset and data_path come from --models and --datasets, which would win silently
     key = item.partition("=")[0].rpartition(":")[2]
@@ -128,6 +128,19 @@ def test_a_set_of_what_runs_is_refused_not_ignored(tmp_path, item):
         command.cli(bench_args(tmp_path, "--set", item), run_fn=runner)
     assert str(caught.value) == f"--set cannot change {key!r}: the benchmark sets it ({plan.MANAGED_HINT})"
     assert runner.calls == []
+
+
+def test_a_data_path_is_taken_for_named_datasets_and_refused_beside_a_path_dataset(tmp_path):
+    runner = FakeRunner()
+    command.cli(bench_args(tmp_path / "out", "--set", "data_path=/my/data"), run_fn=runner)  # `toy`: a name
+    assert {call["config_dict"]["data_path"] for call in runner.calls} == {"/my/data"}
+    (tmp_path / "beauty.txt").write_text("u1 i1 i2 i3\n")
+    text = f"toy,{tmp_path / 'beauty.txt'}"
+    with pytest.raises(UserError) as caught:
+        command.cli(["--datasets", text, "--out", str(tmp_path / "out2"), "--set", "data_path=/my/data"], run_fn=runner)
+    assert str(caught.value) == (f"--datasets {str(tmp_path / 'beauty.txt')!r} is a path, which sets its data_path: "
+                                 "leave data_path out of --set and the config files (it applies to datasets given by name)")
+    assert not (tmp_path / "out2").exists()
 
 
 @pytest.mark.parametrize("key", ["seed", "checkpoint_dir", "metrics", "dataset"])

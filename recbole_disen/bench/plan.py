@@ -24,7 +24,7 @@ FIXED_SETTINGS = {
     "valid_metric": "NDCG@10",
 }
 HORIZON_VALID_METRIC = "horizon_ndcg@10"  # replaces valid_metric in the runs of --horizon N
-MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon", "checkpoint_dir", "model", "dataset", "data_path"}
+MANAGED_KEYS = frozenset(FIXED_SETTINGS) | {"seed", "horizon", "checkpoint_dir", "model", "dataset"}
 MANAGED_HINT = ("use --models, --datasets and --seeds for what runs, --horizon N for the horizon evaluation, "
                 "--out for where checkpoints go")
 # A --models label names files and folders (run JSONs, checkpoint folders): MODEL or MODEL@VARIANT, of
@@ -224,7 +224,15 @@ def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
     names = split_list(args.datasets, "--datasets")
     datasets = [resolve_dataset(name, args.out / "data") for name in names]
     _check_unique_names(datasets)
-    from recbole_disen.config import foreign_keys, package_defaults  # imports RecBole: only when runs are planned
+    from recbole_disen.config import foreign_keys, package_defaults, read_config_file  # imports RecBole
+
+    # A dataset given as a path sets its own data_path, which would replace one given here without a word.
+    given_data_path = "data_path" in shared or any("data_path" in settings for settings in per_model.values()) \
+        or any("data_path" in read_config_file(path) for path in config_files)
+    by_path = next((name for name, dataset in zip(names, datasets) if dataset.data_path is not None), None)
+    if given_data_path and by_path is not None:
+        raise UserError(f"--datasets {by_path!r} is a path, which sets its data_path: leave data_path out of --set "
+                        "and the config files (it applies to datasets given by name)")
 
     left_out = {model: foreign_keys(model_class(model), shared) for model in models}
     for key in shared:
