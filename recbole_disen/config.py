@@ -269,7 +269,7 @@ class DisenConfig(Config):
         for key, given in (("model", model), ("dataset", dataset)):  # RecBole would keep the given one silently
             named = self.external_config_dict.get(key)
             name = given if isinstance(given, str) or given is None else given.__name__
-            if name is not None and named is not None and named != name:
+            if name is not None and named is not None and str(named) != name:  # a yaml `dataset: 100` is '100'
                 raise UserError(f"setting '{key}'{self._from_file(key)} is {named!r}, but this run's {key} is "
                                 f"{name!r}: remove the setting, or run {key} {named!r}")
         model = model or self.external_config_dict.get("model", "DisenSeqRec")

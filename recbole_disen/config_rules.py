@@ -94,7 +94,8 @@ INTERVALS = ("None or intervals such as '[5,inf)' or '(0,10];[20,inf)': two numb
              "several separated by ;")
 
 # RecBole's settings, for every model that has them: (check, what a valid value is).
-LEARNERS = ("adam", "adamw", "sgd", "adagrad", "rmsprop", "sparse_adam")  # the optimisers RecBole builds
+# The optimisers RecBole builds for these models; its sparse_adam cannot train them (dense gradients).
+LEARNERS = ("adam", "adamw", "sgd", "adagrad", "rmsprop")
 RECBOLE_RULES = {
     "MAX_ITEM_LIST_LENGTH": (lambda v: is_int(v, 1), "an integer >= 1"),
     "hidden_size": (lambda v: is_int(v, 1), "an integer >= 1"),

@@ -8,6 +8,7 @@ requested users are scored in one batch. For DisenSeqRec each item also gets the
 scored it highest.
 """
 
+import os
 import sys
 import tempfile
 
@@ -31,14 +32,17 @@ def restore_settings(stored, data_path=None, device="cpu", trained_on=None):
     """config_dict that rebuilds the stored run's data and architecture from its final settings.
 
     ``data_path`` (the user's) comes first; then ``trained_on``, the absolute dataset folder that the
-    checkpoint's data record holds (the stored ``data_path`` may be relative to where training ran)."""
+    checkpoint's data record holds (the stored ``data_path`` may be relative to where training ran),
+    while that folder is still there under the dataset's name; else the stored one (a project moved with
+    its data, read from its new root)."""
     known = disen_config.known_keys(stored.get("model"))
     settings = {key: value for key, value in stored.items() if key in known and key not in REFUSED_KEYS}
     settings.pop("model", None)
     settings.pop("dataset", None)
     settings["train_neg_sample_args"] = compat.neg_sample_args_as_input(stored.get("train_neg_sample_args"))
     if data_path is None:
-        data_path = compat.data_path_as_input(trained_on or stored["data_path"])
+        recorded = trained_on and os.path.basename(trained_on) == stored.get("dataset") and os.path.isdir(trained_on)
+        data_path = compat.data_path_as_input(trained_on if recorded else stored["data_path"])
     settings["data_path"] = str(data_path)
     target = torch.device(device)
     settings["gpu_id"] = "" if target.type == "cpu" else str(target.index or 0)
@@ -56,7 +60,7 @@ def _load_weights(model, state_dict, path):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(
             f"cannot load checkpoint {path}: its weights do not fit the model rebuilt from its settings and data "
-            f"(is --data_path the data it was trained on?): {one_line(problems[0])}{more}"
+            f"(is --data_path the data it was trained on?): {one_line(problems[0], limit=300)}{more}"
         ) from None
 
 

@@ -118,10 +118,18 @@ def test_restore_settings_converts_what_recbole_refuses():
     assert settings["train_neg_sample_args"] is None and settings["dataset_save_path"] is None
     assert not {"local_rank", "MODEL_TYPE", "model", "dataset"} & settings.keys()
     assert recommend.restore_settings(stored, data_path="/elsewhere")["data_path"] == "/elsewhere"
-    # a run trained from a relative data_path: the data record's absolute folder, wherever recommend runs
-    relative = {**stored, "data_path": "data/tiny"}
-    assert recommend.restore_settings(relative, trained_on="/home/me/data/tiny")["data_path"] == "/home/me/data"
-    assert recommend.restore_settings(relative, data_path="/mine", trained_on="/home/me/data/tiny")["data_path"] == "/mine"
+
+def test_restore_settings_reads_a_relative_data_path_where_the_data_is(tmp_path):
+    stored = {"data_path": os.path.join("data", "tiny"), "dataset": "tiny", "model": "SASRec"}
+    (tmp_path / "data" / "tiny").mkdir(parents=True)
+    recorded = str(tmp_path / "data" / "tiny")
+    # the data record's absolute folder while it is there, wherever recommend runs
+    assert recommend.restore_settings(stored, trained_on=recorded)["data_path"] == str(tmp_path / "data")
+    assert recommend.restore_settings(stored, data_path="/mine", trained_on=recorded)["data_path"] == "/mine"
+    # gone (the project moved with its data), or a link's target of another name: the stored path
+    assert recommend.restore_settings(stored, trained_on="/gone/data/tiny")["data_path"] == "data"
+    (tmp_path / "store" / "tiny-v2").mkdir(parents=True)
+    assert recommend.restore_settings(stored, trained_on=str(tmp_path / "store" / "tiny-v2"))["data_path"] == "data"
     sampled = {**stored, "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1}}
     assert recommend.restore_settings(sampled)["train_neg_sample_args"] == sampled["train_neg_sample_args"]
 

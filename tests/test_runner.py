@@ -14,7 +14,7 @@ import torch
 from recbole_disen import cli
 from recbole_disen.errors import UserError
 from recbole_disen.runner import run
-from conftest import model_in, settings_of
+from conftest import model_in, settings_of, tiny_sequences, write_inter
 
 
 def args(settings):
@@ -286,3 +286,14 @@ def test_seq2seq_settings_without_the_term_are_said_to_do_nothing(tiny_settings,
         f"setting '{key}' acts on the seq2seq term, which s2s_weight 0 turns off: DisenSeqRec ignores it "
         "(set s2s_weight > 0 to use it)" for key in ("lambda", "s2s_mask")]
     assert DisenConfig(model="DisenSeqRec", dataset="tiny", config_dict={**settings, "s2s_weight": 0.1}).ignored_settings == []
+
+
+def test_a_config_file_naming_the_runs_dataset_as_a_number_is_the_same_dataset(tiny_settings, tmp_path):
+    from recbole_disen.config import DisenConfig
+
+    write_inter(tmp_path / "data", "100", tiny_sequences())
+    same = tmp_path / "same.yaml"
+    same.write_text("dataset: 100\n")  # yaml reads the number 100
+    config = DisenConfig(model="SASRec", dataset="100", config_file_list=[str(same)],
+                         config_dict=settings_of("SASRec", tiny_settings))
+    assert config["dataset"] == "100"
