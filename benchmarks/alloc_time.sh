@@ -13,9 +13,9 @@ common=(--dataset=amazon-beauty "--data_path=$CONVERTED" --gpu_id= --state=ERROR
         --MAX_ITEM_LIST_LENGTH=50 --warmup=3 --steps=5)
 : > "$OUT/beauty.jsonl"
 for keep in False True; do
-  for variant in SASRec DisenSeqRec DisenSeqRec:s2s_weight=0.0; do
+  for variant in SASRec DisenSeqRec:s2s_weight=0.1 DisenSeqRec:s2s_weight=0.0; do  # 0.1: the default then
     python3 benchmarks/step_profile.py "${common[@]}" "--keep_freed_memory=$keep" "--variants=$variant" >> "$OUT/beauty.jsonl"
   done
 done
 python3 benchmarks/step_profile.py "${common[@]}" --keep_freed_memory=False \
-  "--variants=DisenSeqRec,SASRec:padding_free=False,DisenSeqRec" >> "$OUT/beauty.jsonl"
+  "--variants=DisenSeqRec:s2s_weight=0.1,SASRec:padding_free=False,DisenSeqRec:s2s_weight=0.1" >> "$OUT/beauty.jsonl"
