@@ -94,12 +94,17 @@ class RankingLog:
             self.top.append(scores.topk(k, dim=1).indices.cpu())
             return scores
         mask = self.seen.batch_mask(interaction)  # [B, n_items]
+        targets = targets.to(mask.device).view(-1, 1)  # [B, 1]
+        target_seen = mask.gather(1, targets).view(-1)  # [B]
         if self.exclude_seen:
-            scores = scores.masked_fill_(mask, -math.inf)
+            # Below every real score; a target the user had before goes below those too (-inf), so that
+            # when fewer than k items are left, no tie among the removed items ranks it into the top k.
+            scores = scores.masked_fill_(mask, torch.finfo(scores.dtype).min)
+            scores[target_seen, targets[target_seen, 0]] = -math.inf
         top = scores.topk(k, dim=1).indices  # [B, k]
         self.top.append(top.cpu())
         self.seen_in_top.append(mask.gather(1, top).sum(1).cpu())
-        self.target_seen.append(mask.gather(1, targets.to(mask.device).view(-1, 1)).view(-1).cpu())
+        self.target_seen.append(target_seen.cpu())
         return scores
 
     def items(self):

@@ -146,3 +146,25 @@ def test_horizon_scores_follow_each_protocol(tiny_settings, tmp_path, monkeypatc
         assert result[f"test_result_{name}"]["horizon_ndcg@10"] == result[f"test_result_{name}"]["ndcg@10"]
     assert result["test_result_unseen"]["ndcg@10"] > result["test_result_recbole"]["ndcg@10"]
     assert result["test_user_horizon_ndcg@10"] == result["test_user_horizon_ndcg@10_unseen"]
+
+
+def test_a_seen_target_misses_even_when_fewer_than_k_items_are_left(tmp_path, monkeypatch):
+    # "full" had every one of the 12 items before its test target i1, so with them removed nothing is left
+    # to rank: its top 10 is drawn from removed items, and its target must not be among them.
+    monkeypatch.chdir(tmp_path)
+    sequences = {"full": [f"i{n}" for n in range(1, 13)] + ["i1"], "other": ["i1", "i2", "i3", "i4"]}
+    write_inter(tmp_path / "data", "hand", sequences)
+    settings = {**TINY, "MAX_ITEM_LIST_LENGTH": 20, "data_path": str(tmp_path / "data"),
+                "checkpoint_dir": str(tmp_path / "saved")}
+    config = build_config("SASRec", "hand", config_dict=settings)
+    dataset, train, _, test, model = build(config)
+    tokens = dataset.field2id_token["item_id"]
+    fixed = torch.tensor([-math.inf] + [-float(token[1:]) for token in tokens[1:]])  # iN scores -N
+    model.full_sort_predict = lambda interaction: fixed.expand(len(interaction), -1).clone()
+    trainer = DisenTrainer(config, model)
+    result = trainer.evaluate(test, load_best_model=False, seen=protocols.SeenItems(train, config["device"]),
+                              exclude_seen=True)
+    # other's target i4 ranks first once i1..i3 are removed; full's target is a miss
+    assert by_user(trainer, dataset) == pytest.approx({"full": 0.0, "other": 1.0})
+    assert result["recall@10"] == 0.5 and result["ndcg@10"] == 0.5
+    assert trainer.ranking.targets_seen() == 1
