@@ -211,6 +211,16 @@ def readable_errors(config):
         raise UserError(f"cannot read {path}: {one_line(error, with_type=True, limit=300)}; check its columns and values") from None
 
 
+def check_topk(config, dataset):
+    """RecBole ranks for the largest ``topk`` only at the first evaluation, after an epoch of training, and
+    torch.topk fails there when it exceeds the number of items: one line before any training instead."""
+    topk = config["topk"] if isinstance(config["topk"], list) else [config["topk"]]
+    items = dataset.item_num - 1  # the padding item is never ranked
+    if max(topk) > items:
+        raise UserError(f"topk {max(topk)} is more than the {items} items of dataset {config['dataset']!r}: use topk "
+                        f"values up to {items} (the bench's are 5, 10 and 20)")
+
+
 def check_split(config, dataset):
     """Leave-one-out needs a training, a validation and a test row per user: drop, and say, the others.
 

@@ -59,6 +59,7 @@ def build_dataset(config):
             dataset.drop_short_users()
         else:
             datacheck.check_split(config, dataset)
+        datacheck.check_topk(config, dataset)
         limits.check(config, dataset)
     return dataset
 
