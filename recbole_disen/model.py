@@ -53,9 +53,9 @@ class DisenSeqRec(SequentialRecommender):
             hidden_size=hidden, n_intents=self.n_intents, max_len=max_len,
             temperature=config["intent_temperature"], layer_norm_eps=config["layer_norm_eps"],
         )
-        self.projection = (
+        self.projection = (  # without the seq2seq term no head: the model is the same whatever the setting
             nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-            if config["s2s_projection"] else nn.Identity()
+            if config["s2s_projection"] and self.s2s_weight > 0 else nn.Identity()
         )
         self.future = FutureIndex.from_dataset(dataset, self.future_max_len)
         # Every process builds the same index: DDP need not broadcast it at each step.

@@ -19,6 +19,16 @@ def test_shared_bias_means_one_bias_for_both_sides(tiny_settings):
     assert model.intention.bias.grad[1].abs().sum() == 0 and model.intention.bias.grad[0].abs().sum() > 0
 
 
+def test_the_projection_head_exists_only_with_the_seq2seq_term(tiny_settings):
+    def count(**overrides):
+        return sum(parameter.numel() for parameter in built_model(tiny_settings, **overrides)[2].parameters())
+
+    hidden = tiny_settings["hidden_size"]
+    head = 2 * (hidden * hidden + hidden)  # two Linear(hidden, hidden) layers
+    assert count(s2s_weight=0.0, s2s_projection=True) == count(s2s_weight=0.0)  # the term off: no head
+    assert count(s2s_weight=1.0, s2s_projection=True) == count(s2s_weight=1.0) + head
+
+
 def test_every_parameter_gets_a_gradient(tiny_settings):
     train, _, model = built_model(tiny_settings, s2s_weight=1.0, s2s_projection=True)
     seq2item, seq2seq = model.calculate_loss(next(iter(train)))
