@@ -109,10 +109,13 @@ def last_rows(split, user_ids, raw_user_ids):
     last = torch.full((split.user_num,), -1, dtype=torch.long)
     last.scatter_reduce_(0, users, torch.arange(len(users)), reduce="amax")
     rows = last[user_ids]  # [B]
-    missing = [raw_user_ids[i] for i in torch.nonzero(rows < 0).flatten().tolist()]
+    missing = dict.fromkeys(raw_user_ids[i] for i in torch.nonzero(rows < 0).flatten().tolist())  # each once
     if missing:
         names = ", ".join(f"'{user}'" for user in missing)
-        raise UserError(f"user id(s) {names} have too few interactions to have a test row: no history to recommend from")
+        horizon = split.config["horizon"]
+        why = (f"the model was trained under horizon {horizon}, which drops the users with fewer than "
+               f"{2 * horizon + 2} interactions" if horizon else "too few interactions to have a test row")
+        raise UserError(f"user id(s) {names}: {why}, so the model has no test row of theirs to start from")
     return rows
 
 

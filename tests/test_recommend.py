@@ -283,3 +283,22 @@ def test_weights_that_do_not_fit_are_one_short_line():
     assert message.startswith("cannot load checkpoint m.pth: its weights do not fit the model rebuilt from its "
                               "settings and data (is --data_path the data it was trained on?): size mismatch for 0.weight")
     assert message.endswith(" (and 2 more)") and "\n" not in message and len(message) < 400
+
+
+class FakeSplit:
+    """A test split's columns as last_rows reads them: users 1 and 3 have rows, user 2 has none."""
+
+    def __init__(self, horizon):
+        self.uid_field, self.user_num, self.config = "user_id", 4, {"horizon": horizon}
+        self.inter_feat = {"user_id": torch.tensor([1, 3, 1])}
+
+
+@pytest.mark.parametrize(("horizon", "why"), [
+    (0, "too few interactions to have a test row"),
+    (3, "the model was trained under horizon 3, which drops the users with fewer than 8 interactions"),
+])
+def test_a_user_without_a_test_row_is_named_once_with_the_reason(horizon, why):
+    assert recommend.last_rows(FakeSplit(horizon), torch.tensor([3, 1]), ["c", "a"]).tolist() == [1, 2]
+    with pytest.raises(UserError) as caught:
+        recommend.last_rows(FakeSplit(horizon), torch.tensor([2, 1, 2]), ["b", "a", "b"])
+    assert str(caught.value) == f"user id(s) 'b': {why}, so the model has no test row of theirs to start from"
