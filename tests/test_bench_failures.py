@@ -154,3 +154,34 @@ def test_an_interrupted_bench_interrupts_its_running_workers(tmp_path, monkeypat
         execute.run_pending(jobs, None, 2)
     assert sorted(path.name for path in marks.glob("*.interrupted")) == [
         "toy__DisenSeqRec__seed2020.interrupted", "toy__SASRec__seed2020.interrupted"]
+
+
+# A bench stand-in: starts a child that asks to stop with its parent, says the child's pid, then waits.
+PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline() == "ready\\n"
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+CHILD = """
+import time
+from recbole_disen.bench.worker import stop_with_parent
+stop_with_parent()
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_a_worker_stops_when_its_bench_is_killed_outright(tmp_path):
+    # SIGKILL leaves the bench no chance to pass the stop on: the kernel's parent-death signal does
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists() and \
+            Path(f"/proc/{child}/stat").read_text().split()[2] != "Z":
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"

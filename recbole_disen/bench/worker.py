@@ -5,7 +5,10 @@ real runner. A failure goes to the file named by the job's ``error_path`` as one
 to report; no traceback is printed.
 """
 
+import ctypes
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -13,6 +16,21 @@ from recbole_disen.bench.command import log_to_stderr
 from recbole_disen.bench.execute import failure_line, perform
 from recbole_disen.bench.plan import Job
 from recbole_disen.errors import sigterm_as_interrupt
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def stop_with_parent():
+    """On Linux, have the kernel send this process SIGTERM when the bench that started it dies, even by
+    SIGKILL (which the bench cannot pass on): the run then stops as on Ctrl-C, its last epoch kept to
+    continue from, instead of training on as an orphan beside the bench's next attempt."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the bench died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _load_runner():
@@ -32,6 +50,7 @@ def main(argv: list) -> int:
     error_path = Path(job_data.pop("error_path"))
     try:
         with sigterm_as_interrupt():
+            stop_with_parent()
             perform(Job(**job_data), _load_runner())
     except KeyboardInterrupt:  # the bench's own interrupt reports it; the run continues when it is rerun
         return 130
