@@ -158,6 +158,16 @@ def test_a_config_file_that_sets_what_the_bench_sets_is_refused(tmp_path, key):
     assert runner.calls and all(call["config_files"] == [str(path)] for call in runner.calls)
 
 
+def test_models_under_different_ranking_protocols_are_refused(tmp_path):
+    runner = FakeRunner()
+    with pytest.raises(UserError) as caught:
+        command.cli(bench_args(tmp_path, "--set", "DisenSeqRec:eval_exclude_seen=True"), run_fn=runner)
+    assert str(caught.value).startswith("--set gives eval_exclude_seen {'DisenSeqRec': True, 'SASRec': False} by "
+                                        "model: the models would be compared under different ranking protocols")
+    command.cli(bench_args(tmp_path, "--set", "eval_exclude_seen=True"), run_fn=runner)  # all of them: taken
+    assert runner.calls and all(call["config_dict"]["eval_exclude_seen"] is True for call in runner.calls)
+
+
 def test_bad_arguments_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="--datasets"):
         command.cli(["--out", str(tmp_path)], run_fn=FakeRunner())

@@ -249,6 +249,13 @@ def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
     config_digests = [files.sha256_of(path) for path in config_files]
     data_digests = {dataset: data_digest(dataset) for dataset in datasets}
     shared_by_model = {model: {k: v for k, v in shared.items() if k not in left_out[model]} for model in models}
+    # The report's first tables pair each run's test result, which is under the protocol it ran with.
+    protocols = {model: {**shared_by_model[model], **per_model.get(model, {})}.get("eval_exclude_seen", False)
+                 for model in models}
+    if len(set(protocols.values())) > 1:
+        raise UserError(f"--set gives eval_exclude_seen {protocols} by model: the models would be compared under "
+                        "different ranking protocols; set it for all of them (--set eval_exclude_seen=VALUE), or "
+                        "leave it out (the bench tests every run under both protocols anyway)")
     return [
         make_job(args, dataset, model, seed, {**shared_by_model[model], **per_model.get(model, {})}, config_files,
                  inputs={"data_sha256": data_digests[dataset], "config_files_sha256": config_digests,
