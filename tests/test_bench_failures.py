@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from recbole_disen.bench import command, execute, worker
+from recbole_disen.bench import command, execute, folder, worker
 from recbole_disen.errors import one_line
 from bench_fakes import FakeRunner, bench_args, fake_result, planned
 
@@ -185,3 +185,16 @@ def test_a_worker_stops_when_its_bench_is_killed_outright(tmp_path):
             Path(f"/proc/{child}/stat").read_text().split()[2] != "Z":
         time.sleep(0.1)
     assert not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+
+
+def test_a_run_held_by_another_bench_is_left_to_it_not_failed(tmp_path, caplog):
+    # the other bench process holds DisenSeqRec seed 2020's checkpoint folder for the whole of this run
+    jobs = planned(tmp_path, "--models", "DisenSeqRec,SASRec", "--seeds", "2020,2021")
+    held = next(job for job in jobs if job.run_key.endswith("DisenSeqRec__seed2020"))
+    runner = FakeRunner()
+    with caplog.at_level("INFO"):
+        with folder.claimed(held.checkpoint_dir):
+            failures = execute.run_pending(jobs, runner, parallel=1)
+    assert failures == [] and len(runner.calls) == len(jobs) - 1 == 3
+    assert "1 runs left to the other bench process running them" in caplog.text and held.run_key in caplog.text
+    assert "failed" not in caplog.text

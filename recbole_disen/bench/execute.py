@@ -95,6 +95,11 @@ def perform(job, run_fn) -> None:
         files.write_json(job.result_path, record)
 
 
+def in_use(error: str | None) -> bool:
+    """Whether a run's one-line error says another bench process holds it (``folder.RunInUse``)."""
+    return bool(error) and error.startswith(f"{folder.RunInUse.__name__}: ")
+
+
 def failure_line(exc: BaseException) -> str:
     """How a failed run is reported: the exception's type and the first line of its message."""
     return one_line(exc, with_type=True, first_line=True)
@@ -106,7 +111,8 @@ def run_in_process(job, run_fn) -> str | None:
     try:
         perform(job, run_fn)
     except Exception as exc:  # noqa: BLE001 - one failing run must not stop the others
-        log.error("run %s failed: %s", job.run_key, failure_line(exc))
+        if not in_use(failure_line(exc)):
+            log.error("run %s failed: %s", job.run_key, failure_line(exc))
         return failure_line(exc)
     return None
 
@@ -132,10 +138,10 @@ def run_in_subprocess(job, running: set) -> str | None:
         finally:
             running.discard(process)
         error = _worker_error(status, error_file)
-    if error:
-        log.error("run %s failed after %.0f s: %s", job.run_key, time.monotonic() - started, error)
-    else:
+    if not error:
         log.info("run %s done after %.0f s", job.run_key, time.monotonic() - started)
+    elif not in_use(error):  # a run left to another bench process is said by run_pending
+        log.error("run %s failed after %.0f s: %s", job.run_key, time.monotonic() - started, error)
     return error
 
 
@@ -199,7 +205,11 @@ def run_pending(jobs: list, run_fn, parallel: int) -> list:
     else:
         execute = functools.partial(run_in_process, run_fn=run_fn)
     errors = execute_all(pending, execute, parallel, on_interrupt=lambda: stop_workers(running))
-    return [(job.run_key, error) for job, error in zip(pending, errors) if error is not None]
+    left = [job.run_key for job, error in zip(pending, errors) if in_use(error)]
+    if left:
+        log.warning("%d runs left to the other bench process running them (their results join this folder when "
+                    "it is done): %s", len(left), ", ".join(left))
+    return [(job.run_key, error) for job, error in zip(pending, errors) if error is not None and not in_use(error)]
 
 
 def stored_spec(path: Path) -> dict | None:

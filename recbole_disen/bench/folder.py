@@ -26,16 +26,20 @@ SPEC_FILE = "spec.json"
 LOCK_FILE = ".lock"
 
 
+class RunInUse(UserError):
+    """A run that another bench process is running: left to it, not a failure of this bench."""
+
+
 @contextlib.contextmanager
 def claimed(folder):
-    """Hold ``folder``'s lock during the block; a UserError (one line) if another process holds it."""
+    """Hold ``folder``'s lock during the block; a RunInUse (one line) if another process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK_FILE, "a", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UserError(f"{folder} is in use by another bench process: let that one finish, "
+            raise RunInUse(f"{folder} is in use by another bench process: let that one finish, "
                             "or give this bench another --out") from None
         yield  # closing the file releases the lock
 
