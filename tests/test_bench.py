@@ -206,6 +206,24 @@ def test_folder_and_txt_datasets(tmp_path, monkeypatch):
         ("shop", str(tmp_path)), ("Beauty", str(tmp_path / "res" / "data"))]
 
 
+def test_a_bench_folder_copied_elsewhere_holds_the_same_finished_runs(tmp_path, monkeypatch):
+    import shutil
+
+    lines = tmp_path / "Beauty.txt"
+    lines.write_text("1 2 3\n")
+    monkeypatch.setattr("recbole_disen.prepare.ensure_user_lines_dataset", lambda src, cache_dir, sha256: None)
+    runner = FakeRunner()
+    args = ["--datasets", str(lines), "--models", "DisenSeqRec,SASRec", "--seeds", "2020", "--no-progress"]
+    assert command.cli([*args, "--out", str(tmp_path / "res")], run_fn=runner) == 0 and len(runner.calls) == 2
+    shutil.copytree(tmp_path / "res", tmp_path / "elsewhere" / "res")
+    # the runs' data_path was res/data, now elsewhere/res/data: the same data by its SHA-256, so nothing reruns
+    assert command.cli([*args, "--out", str(tmp_path / "elsewhere" / "res")], run_fn=runner) == 0
+    assert len(runner.calls) == 2
+    lines.write_text("1 2 3 4\n")  # other contents: both run again
+    assert command.cli([*args, "--out", str(tmp_path / "elsewhere" / "res")], run_fn=runner) == 0
+    assert len(runner.calls) == 4
+
+
 def test_a_txt_dataset_whose_name_is_no_dataset_name_is_refused_at_planning(tmp_path):
     (tmp_path / "u l.txt").write_text("u1 i1 i2 i3\n")
     with pytest.raises(UserError) as caught:

@@ -273,9 +273,18 @@ def same_spec(stored, spec: dict) -> bool:
     if not isinstance(stored, dict) or not isinstance(stored.get("inputs"), dict):
         return False
     old, new = stored["inputs"].get("defaults"), spec["inputs"]["defaults"]
-    rest = ({**stored, "inputs": {**stored["inputs"], "defaults": None}}
-            == {**spec, "inputs": {**spec["inputs"], "defaults": None}})
+    rest = _identity(stored) == _identity(spec)
     return rest and isinstance(old, dict) and all(key in new and new[key] == value for key, value in old.items())
+
+
+def _identity(spec: dict) -> dict:
+    """A spec as it identifies its run, its defaults aside (``same_spec`` compares those): data read from a
+    file is its contents (``inputs``' SHA-256), wherever it lies, so a bench folder moved or copied
+    elsewhere, with the data it converted into ``data/``, holds the same runs."""
+    config = spec.get("config_dict")
+    if isinstance(config, dict) and spec["inputs"].get("data_sha256") is not None:
+        config = {key: value for key, value in config.items() if key != "data_path"}
+    return {**spec, "config_dict": config, "inputs": {**spec["inputs"], "defaults": None}}
 
 
 def data_digest(dataset: DatasetRef) -> str | None:
