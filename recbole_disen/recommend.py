@@ -197,7 +197,7 @@ def parse_args(argv):
     )
     parser.add_argument("checkpoint", help="a .pth checkpoint written by recbole-disen")
     parser.add_argument("--users", required=True, help="comma-separated user ids as in the .inter file")
-    parser.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    parser.add_argument("--k", type=int, default=10, help="items per user (default 10; at most all the dataset's items)")
     parser.add_argument("--data_path", default=None,
                         help="folder holding the dataset's folder (default: the one it was trained from)")
     return parser.parse_args(argv)
@@ -206,7 +206,7 @@ def parse_args(argv):
 def cli(argv):
     """``recbole-disen recommend``: prints each user's top-k items; returns 0."""
     args = parse_args(argv)
-    users = [user.strip() for user in args.users.split(",") if user.strip()]
+    users = list(dict.fromkeys(user.strip() for user in args.users.split(",") if user.strip()))  # each once
     if not users:
         raise UserError("--users needs at least one user id, e.g. --users u1,u2")
     config, dataset, model, test_data = load_model(args.checkpoint, args.data_path)

@@ -203,6 +203,12 @@ def test_a_checkpoint_trained_from_a_relative_data_path_is_read_from_another_fol
     assert lines[0] == "user u2" and [int(LINE.match(line).group(1)) for line in lines[1:]] == [1, 2]
 
 
+def test_cli_lists_a_user_given_twice_once(disen, capsys):
+    assert cli.main(["recommend", disen[0]["checkpoint"], "--users", "u2,u5,u2", "--k", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("user ")] == ["user u2", "user u5"] and len(lines) == 4
+
+
 def test_cli_unknown_user_is_one_error_line(disen, capsys):
     assert cli.main(["recommend", disen[0]["checkpoint"], "--users", "nobody"]) == 2
     captured = capsys.readouterr()
