@@ -59,7 +59,6 @@ def build_dataset(config):
             dataset.drop_short_users()
         else:
             datacheck.check_split(config, dataset)
-        datacheck.check_topk(config, dataset)
         limits.check(config, dataset)
     return dataset
 
@@ -132,6 +131,7 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
         else:
             logger.info("keep_freed_memory: not available here (it needs glibc's mallopt): the default allocator stays")
     full_dataset, train_data, valid_data, test_data, net = build(config, logger)
+    datacheck.check_topk(config, full_dataset)  # for the evaluations (a built model alone ranks with its own k)
     data_fingerprint = checkpoint.fingerprint(full_dataset, config)
     del full_dataset  # RecBole's full augmented dataset is not kept: only its splits are needed from here on.
     logger.info(net)
