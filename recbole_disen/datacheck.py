@@ -214,10 +214,10 @@ def readable_errors(config):
 def check_topk(config, dataset):
     """RecBole ranks for the largest ``topk`` only at the first evaluation, after an epoch of training, and
     torch.topk fails there when it exceeds the number of items: one line before any training instead."""
-    topk = config["topk"] if isinstance(config["topk"], list) else [config["topk"]]
+    largest = max(config["topk"])  # RecBole's Config makes a single topk a list
     items = dataset.item_num - 1  # the padding item is never ranked
-    if max(topk) > items:
-        raise UserError(f"topk {max(topk)} is more than the {items} items of dataset {config['dataset']!r}: use topk "
+    if largest > items:
+        raise UserError(f"topk {largest} is more than the {items} items of dataset {config['dataset']!r}: use topk "
                         f"values up to {items} (the bench's are 5, 10 and 20)")
 
 

@@ -33,15 +33,14 @@ class _WriteRecorder:
         self.error = None
 
     def write(self, data):
-        try:
-            return self._stream.write(data)
-        except OSError as error:
-            self.error = error
-            raise
+        return self._recorded(self._stream.write, data)
 
     def writelines(self, lines):
+        return self._recorded(self._stream.writelines, lines)
+
+    def _recorded(self, write, data):
         try:
-            return self._stream.writelines(lines)
+            return write(data)
         except OSError as error:
             self.error = error
             raise

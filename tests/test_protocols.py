@@ -34,19 +34,25 @@ TEST_RANKS = {"a": (6, 1), "b": (7, None), "c": (5, 2), "d": (13, 10)}
 VALID_RANKS = {"a": (5, 1), "b": (9, 7), "c": (2, 1), "d": (12, 10)}
 
 
-@pytest.fixture
-def splits(tmp_path, monkeypatch):
-    """(config, train, valid, test, trainer) on SEQUENCES, with the model's scores fixed as above."""
-    monkeypatch.chdir(tmp_path)
-    write_inter(tmp_path / "data", "hand", SEQUENCES)
-    settings = {**TINY, "MAX_ITEM_LIST_LENGTH": 3, "data_path": str(tmp_path / "data"),
-                "checkpoint_dir": str(tmp_path / "saved")}
+def fixed_scores(folder, sequences, max_len):
+    """(config, dataset, train, valid, test, trainer) on ``sequences`` written under ``folder``, a SASRec
+    whose scores are fixed: item iN scores -N for every user."""
+    write_inter(folder / "data", "hand", sequences)
+    settings = {**TINY, "MAX_ITEM_LIST_LENGTH": max_len, "data_path": str(folder / "data"),
+                "checkpoint_dir": str(folder / "saved")}
     config = build_config("SASRec", "hand", config_dict=settings)
     dataset, train, valid, test, model = build(config)
     tokens = dataset.field2id_token["item_id"]
     fixed = torch.tensor([-math.inf] + [-float(token[1:]) for token in tokens[1:]])  # [n_items]
     model.full_sort_predict = lambda interaction: fixed.expand(len(interaction), -1).clone()
     return config, dataset, train, valid, test, DisenTrainer(config, model)
+
+
+@pytest.fixture
+def splits(tmp_path, monkeypatch):
+    """fixed_scores on SEQUENCES, with MAX_ITEM_LIST_LENGTH 3."""
+    monkeypatch.chdir(tmp_path)
+    return fixed_scores(tmp_path, SEQUENCES, 3)
 
 
 def masks_by_user(seen, data, dataset):
@@ -153,15 +159,7 @@ def test_a_seen_target_misses_even_when_fewer_than_k_items_are_left(tmp_path, mo
     # to rank: its top 10 is drawn from removed items, and its target must not be among them.
     monkeypatch.chdir(tmp_path)
     sequences = {"full": [f"i{n}" for n in range(1, 13)] + ["i1"], "other": ["i1", "i2", "i3", "i4"]}
-    write_inter(tmp_path / "data", "hand", sequences)
-    settings = {**TINY, "MAX_ITEM_LIST_LENGTH": 20, "data_path": str(tmp_path / "data"),
-                "checkpoint_dir": str(tmp_path / "saved")}
-    config = build_config("SASRec", "hand", config_dict=settings)
-    dataset, train, _, test, model = build(config)
-    tokens = dataset.field2id_token["item_id"]
-    fixed = torch.tensor([-math.inf] + [-float(token[1:]) for token in tokens[1:]])  # iN scores -N
-    model.full_sort_predict = lambda interaction: fixed.expand(len(interaction), -1).clone()
-    trainer = DisenTrainer(config, model)
+    config, dataset, train, _, test, trainer = fixed_scores(tmp_path, sequences, 20)
     result = trainer.evaluate(test, load_best_model=False, seen=protocols.SeenItems(train, config["device"]),
                               exclude_seen=True)
     # other's target i4 ranks first once i1..i3 are removed; full's target is a miss
