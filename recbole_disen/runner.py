@@ -158,10 +158,12 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
     tests = protocols.test_both(trainer, train_data, test_data, seen, load_best_model=tested_best,
                                 show_progress=progress)
     best_valid_result = {k: float(v) for k, v in (best_valid_result or {}).items()}
-    logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
-    logger.info(set_color("test result", "yellow") + f": {tests['test_result_recbole']}")
+    # each line names its ranking protocol: validation (and so early stopping) ran under the one in force
+    valid_protocol = "seen items removed" if config["eval_exclude_seen"] else "RecBole's protocol"
+    logger.info(set_color(f"best valid ({valid_protocol})", "yellow") + f": {best_valid_result}")
+    logger.info(set_color("test result (RecBole's protocol)", "yellow") + f": {tests['test_result_recbole']}")
     if tests["test_result_unseen"] is not None:
-        logger.info(set_color("test result, seen items removed", "yellow") + f": {tests['test_result_unseen']}")
+        logger.info(set_color("test result (seen items removed)", "yellow") + f": {tests['test_result_unseen']}")
     peak, memory_kind = _peak_memory(config["device"])
     versions, machine = environment()
     return {

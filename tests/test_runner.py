@@ -4,6 +4,7 @@ import ast
 import math
 import os
 import random
+import re
 import signal
 import time
 from pathlib import Path
@@ -62,13 +63,26 @@ def test_result_and_checkpoint_load_with_weights_only(tiny_settings):
         assert math.log(10) <= beyond["entropy@10"] <= math.log(40)  # 60 lists of 10 distinct items, 40 items
 
 
-def test_validation_protocol_follows_the_setting(tiny_settings):
+def test_validation_protocol_follows_the_setting(tiny_settings, caplog):
     """Training does not depend on validation, so the same epochs' weights are validated both ways."""
-    runs = [run("SASRec", "tiny", config_dict={**tiny_settings, "eval_exclude_seen": flag}) for flag in (False, True)]
+    import logging
+
+    caplog.set_level(logging.INFO)
+    runs = []
+    for flag in (False, True):
+        caplog.clear()
+        runs.append(run("SASRec", "tiny", config_dict={**tiny_settings, "eval_exclude_seen": flag}))
     recbole, unseen = ([h["valid_score"] for h in r["history"]] for r in runs)
     assert all(u > r for u, r in zip(unseen, recbole))
     assert runs[1]["eval_exclude_seen"] and runs[1]["test_result"] == runs[1]["test_result_unseen"]
     assert runs[1]["test_user_ndcg@10"] == runs[1]["test_user_ndcg@10_unseen"]
+    # the log names the protocol of each line: validation's is the one in force, both tests are given
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in caplog.messages]  # RecBole's set_color codes
+    lines = {line.split(":")[0]: line for line in plain if line.startswith(("best valid", "test result"))}
+    assert set(lines) == {"best valid (seen items removed)", "test result (RecBole's protocol)",
+                          "test result (seen items removed)"}
+    ndcg = runs[1]["test_result_recbole"]["ndcg@10"]
+    assert f"'ndcg@10': {ndcg}" in lines["test result (RecBole's protocol)"]
 
 
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_settings):
