@@ -157,13 +157,14 @@ def recommend(model, dataset, test_data, raw_user_ids, k=10):
     """[(raw user, [(raw item, score, intention or None), ...k]), ...] in the order of ``raw_user_ids``."""
     if not isinstance(model, SequentialRecommender):
         raise UserError(f"recommend needs a sequential model; {type(model).__name__} is not one")
-    if k < 1:
-        raise UserError(f"--k must be at least 1, got {k}")
+    real_items = dataset.item_num - 1  # without the padding item
+    if not 1 <= k <= real_items:
+        raise UserError(f"--k must be from 1 to {real_items} (the items of {dataset.dataset_name}), got {k}")
     raw_user_ids = list(raw_user_ids)
     user_ids = internal_user_ids(dataset, raw_user_ids)
     device = next(model.parameters()).device
     interaction = history_batch(model, test_data, user_ids, raw_user_ids).to(device)
-    scores, items, intentions = top_items(model, interaction, min(k, dataset.item_num - 1))
+    scores, items, intentions = top_items(model, interaction, k)
     raw_items = dataset.id2token(dataset.iid_field, items.cpu().numpy())  # [B, k] of str (a tensor of one item would give one str)
     scores = scores.cpu().tolist()
     intentions = intentions.cpu().tolist() if intentions is not None else [[None] * len(row) for row in scores]
@@ -197,7 +198,7 @@ def parse_args(argv):
     )
     parser.add_argument("checkpoint", help="a .pth checkpoint written by recbole-disen")
     parser.add_argument("--users", required=True, help="comma-separated user ids as in the .inter file")
-    parser.add_argument("--k", type=int, default=10, help="items per user (default 10; at most all the dataset's items)")
+    parser.add_argument("--k", type=int, default=10, help="items per user (default 10; at most the dataset's number of items)")
     parser.add_argument("--data_path", default=None,
                         help="folder holding the dataset's folder (default: the one it was trained from)")
     return parser.parse_args(argv)

@@ -173,6 +173,16 @@ def test_one_user_and_one_item_is_still_a_list(loaded):
     assert user == "u2" and items == full[0][1][:1]
 
 
+def test_k_runs_from_one_to_the_number_of_items(loaded, capsys):
+    _, dataset, model, test_data = loaded
+    known_items = {item for items in tiny_sequences().values() for item in items}
+    [(_, items)] = recommend.recommend(model, dataset, test_data, ["u2"], k=len(known_items))  # every item, once
+    assert {item for item, _, _ in items} == known_items
+    for k in (0, len(known_items) + 1):
+        with pytest.raises(UserError, match=rf"^--k must be from 1 to {len(known_items)} \(the items of tiny\), got {k}$"):
+            recommend.recommend(model, dataset, test_data, ["u2"], k=k)
+
+
 def test_recommend_rejects_unknown_users(loaded):
     _, dataset, model, test_data = loaded
     with pytest.raises(UserError, match=r"unknown user id\(s\) 'nobody', '\[PAD\]'.*tiny's \.inter file"):
