@@ -1,6 +1,6 @@
 """``recbole-disen intentions``: a DisenSeqRec checkpoint's intentions as text and as a picture.
 
-    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png] [--top 5] [--k 10] [--dpi 100]
+    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png [--overwrite]] [--top 5] [--k 10] [--dpi 100]
 
 ``--user`` shows one user's history with p(k|i), p_i, the mass m_k and the top items of each
 intention; ``--summary`` shows every test row's mean mass and top-k wins per intention. The text is
@@ -53,6 +53,7 @@ def parse_args(argv):
     parser.add_argument("--user", default=None, help="a user id as in the .inter file")
     parser.add_argument("--summary", action="store_true", help="mean mass and top-k wins over all test rows")
     parser.add_argument("--out", default=None, help="also write the picture to this .png file")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it is an existing PNG picture")
     parser.add_argument("--top", type=int, default=5, help="top items shown per intention (default 5)")
     parser.add_argument("--k", type=int, default=10, help="length of each test row's top list for --summary (default 10)")
     parser.add_argument("--dpi", type=int, default=100, help="picture resolution, dots per inch (default 100)")
@@ -62,16 +63,17 @@ def parse_args(argv):
     if args.user is None and not args.summary:
         raise UserError("say what to show: --user U, --summary, or both")
     if args.out is not None:
-        check_out(Path(args.out))
+        check_out(Path(args.out), args.overwrite)
     if not 20 <= args.dpi <= 600:
         raise UserError(f"--dpi must be between 20 and 600, got {args.dpi}")
     return args
 
 
-def check_out(path):
-    """--out must name a .png file; an existing file is replaced only if it is a PNG picture itself; its folder
-    is checked now, so that a place the picture cannot go fails before the work rather than after it (the
-    folder itself is made only when the picture is written, so a failed command leaves none behind)."""
+def check_out(path, overwrite=False):
+    """--out must name a .png file; an existing file is replaced only when asked (``overwrite``) and only if
+    it is a PNG picture itself; its folder is checked now, so that a place the picture cannot go fails before
+    the work rather than after it (the folder itself is made only when the picture is written, so a failed
+    command leaves none behind)."""
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got {path}")
     if path.is_dir():
@@ -80,6 +82,8 @@ def check_out(path):
         with open(path, "rb") as f:
             if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
                 raise UserError(f"--out {path} exists and is not a PNG picture: choose another name, it is left as it is")
+        if not overwrite:
+            raise UserError(f"--out {path} exists: add --overwrite to replace it, or choose another name")
     problem = folder_problem(path.absolute().parent)
     if problem:
         raise UserError(f"--out {path.absolute().parent}: {problem}; choose another place")

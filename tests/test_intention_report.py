@@ -118,14 +118,20 @@ def test_bad_input_is_one_error_line(disen, capsys, args, message):
     assert captured.err.count("\n") == 1 and captured.err.startswith("error: ") and message in captured.err
 
 
-def test_an_existing_file_that_is_not_a_png_is_left_alone(disen, tmp_path, capsys):
+def test_an_existing_file_is_replaced_only_when_asked_and_only_if_a_png(disen, tmp_path, capsys):
     notes = tmp_path / "notes.png"
     notes.write_text("my notes")
     assert cli.main(["intentions", disen, "--summary", "--out", str(notes)]) == 2
     assert "exists and is not a PNG picture" in capsys.readouterr().err and notes.read_text() == "my notes"
     old = tmp_path / "old.png"
     old.write_bytes(intention_report.PNG_SIGNATURE + b"old picture")
-    assert cli.main(["intentions", disen, "--summary", "--out", str(old), "--dpi", "50"]) == 0
+    assert cli.main(["intentions", disen, "--summary", "--out", str(old), "--dpi", "50"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --out {old} exists: add --overwrite to replace it, or choose another name\n"
+    assert old.read_bytes() == intention_report.PNG_SIGNATURE + b"old picture"  # not asked: left as it is
+    assert cli.main(["intentions", disen, "--summary", "--out", str(notes), "--overwrite"]) == 2
+    assert notes.read_text() == "my notes"  # a file that is not a picture, never
+    assert cli.main(["intentions", disen, "--summary", "--out", str(old), "--dpi", "50", "--overwrite"]) == 0
     with Image.open(old) as image:
         assert image.size == (750, 160)  # 15 in x 3.2 in at 50 dpi
 
