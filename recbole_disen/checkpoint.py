@@ -175,13 +175,14 @@ def fingerprint(dataset, config):
     }
 
 
-def check_same_data(state, data, path, command, compare_path=True, error=UserError):
+def check_same_data(state, data, path, command, error=UserError):
     """``error`` (a UserError) unless ``data`` (this run's fingerprint) is the data the checkpoint was
-    trained on (when the checkpoint records it: those of older versions do not)."""
+    trained on (when the checkpoint records it: those of older versions do not). Data is its contents and
+    sizes, wherever it lies: a copy elsewhere (a bench folder moved with the data it converted) is the same."""
     stored = state.get("data")
     if stored is None:
         return
-    keys = [k for k in FINGERPRINT_FIELDS if compare_path or k != "path"]
+    keys = [k for k in FINGERPRINT_FIELDS if k != "path"]
     differ = [k for k in keys if stored[k] != data[k]]
     if differ:
         what = "; ".join(f"{k} {stored[k]} there, {data[k]} here" for k in differ if k != "sha256")

@@ -83,8 +83,7 @@ def load_model(checkpoint_path, data_path=None, device="cpu"):
         except UserError as error:
             raise UserError(f"cannot load checkpoint {checkpoint_path}: its settings are refused: {error}") from None
         dataset, _, _, test_data, model = runner.build(config)
-        checkpoint.check_same_data(state, checkpoint.fingerprint(dataset, config), checkpoint_path, "recommend",
-                                   compare_path=False)
+        checkpoint.check_same_data(state, checkpoint.fingerprint(dataset, config), checkpoint_path, "recommend")
     config["checkpoint_dir"] = stored.get("checkpoint_dir")  # not the scratch folder, which is gone
     _load_weights(model, state["state_dict"], checkpoint_path)
     model.eval()

@@ -3,11 +3,13 @@
 import json
 import logging
 import os
+import shutil
 import signal
 import time
 
 import pytest
 
+from conftest import tiny_sequences
 from recbole_disen import files, runner
 from recbole_disen.bench import command, folder
 from recbole_disen.errors import UserError
@@ -79,6 +81,20 @@ def test_an_interrupted_run_continues_where_it_stopped(tmp_path, tiny_data, monk
     trained.clear()
     assert bench(data, out) == 0
     assert trained == [] and json.loads((out / "runs" / f"{RUN}.json").read_text())["test_result"] == straight["test_result"]
+
+
+def test_a_bench_folder_moved_with_its_converted_data_continues_the_interrupted_run(tmp_path, monkeypatch, caplog):
+    """A user-lines file is converted into <out>/data/: moved with the folder, it is the same data."""
+    source = tmp_path / "tiny.txt"
+    source.write_text("".join(f"{user} {' '.join(items)}\n" for user, items in tiny_sequences().items()))
+    interrupted(source, tmp_path / "out", monkeypatch)
+    shutil.move(tmp_path / "out", tmp_path / "moved")
+    trained = count_epochs(monkeypatch)
+    with caplog.at_level(logging.INFO):
+        assert bench(source, tmp_path / "moved") == 0
+    assert trained == [2]  # only the epoch that was missing
+    assert any(message.startswith(f"run {RUN} continues from {tmp_path / 'moved'}") for message in messages(caplog))
+    assert json.loads((tmp_path / "moved" / "runs" / f"{RUN}.json").read_text())["epochs_run"] == 3
 
 
 def test_a_run_of_other_settings_starts_again_and_keeps_the_earlier_files(tmp_path, tiny_data, monkeypatch, caplog):

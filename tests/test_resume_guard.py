@@ -63,12 +63,17 @@ def test_another_dataset_of_the_same_shape_is_refused(trained, tmp_path, capsys)
     assert "dataset is 'tiny' there and 'tiny2' here" in error
 
 
-def test_the_same_name_in_another_folder_is_refused(trained, tmp_path, capsys):
+def test_the_same_name_in_another_folder_is_refused_unless_it_is_the_same_data(trained, tmp_path, capsys):
     result, settings = trained
     last, _ = copy_run(result, tmp_path)
     write_inter(tmp_path / "other", "tiny", tiny_sequences(seed=1))
     error = resume_refused(capsys, {**settings, "checkpoint_dir": last.parent, "data_path": tmp_path / "other"}, last)
-    assert f"was trained on other data than {tmp_path / 'other' / 'tiny'} (path " in error
+    assert f"was trained on other data than {tmp_path / 'other' / 'tiny'} (interactions " in error
+    # a copy of the data it was trained on, elsewhere: the same data, so the run continues
+    write_inter(tmp_path / "copy", "tiny", tiny_sequences())
+    resumed = run("DisenSeqRec", "tiny", resume=str(last),
+                  config_dict={**settings, "epochs": 2, "checkpoint_dir": str(last.parent), "data_path": str(tmp_path / "copy")})
+    assert resumed["epochs_run"] == 2 and len(resumed["history"]) == 2
 
 
 def test_changed_contents_of_the_same_file_are_refused(tmp_path, capsys):
