@@ -160,20 +160,22 @@ def parse_overrides(items: list, models: list) -> tuple:
     return shared, per_model
 
 
-def resolve_config_files(paths: list) -> list:
-    """Return the config files as absolute paths; a missing one, or one that sets what the benchmark sets
-    (which its runs would replace without a word), is a UserError."""
+def resolve_config_files(paths: list) -> dict:
+    """Return each config file's settings by its absolute path, each file read once; a missing one, or one
+    that sets what the benchmark sets (which its runs would replace without a word), is a UserError."""
     from recbole_disen.config import read_config_file  # imports RecBole: only when config files are given
 
-    resolved = [Path(path).resolve() for path in paths]
-    for path, given in zip(resolved, paths):
+    settings = {}
+    for given in paths:
+        path = Path(given).resolve()
         if not path.is_file():
             raise UserError(f"config file {given!r} does not exist")
-        managed = sorted(MANAGED_KEYS.intersection(read_config_file(str(path))))
+        settings[str(path)] = read_config_file(str(path))
+        managed = sorted(MANAGED_KEYS.intersection(settings[str(path)]))
         if managed:
             raise UserError(f"config file {given!r} sets {managed[0]!r}, which the benchmark sets for every run: "
                             f"remove it from the file ({MANAGED_HINT})")
-    return [str(path) for path in resolved]
+    return settings
 
 
 def resolve_dataset(text: str, data_dir: Path) -> DatasetRef:
@@ -219,16 +221,17 @@ def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
     models = parse_models(args.models)
     seeds = parse_seeds(args.seeds)
     shared, per_model = parse_overrides(args.overrides, models)
-    config_files = resolve_config_files(args.config_files)
+    config_settings = resolve_config_files(args.config_files)
+    config_files = list(config_settings)
     check_limits(args)
     names = split_list(args.datasets, "--datasets")
     datasets = [resolve_dataset(name, args.out / "data") for name in names]
     _check_unique_names(datasets)
-    from recbole_disen.config import foreign_keys, package_defaults, read_config_file  # imports RecBole
+    from recbole_disen.config import foreign_keys, package_defaults  # imports RecBole
 
     # A dataset given as a path sets its own data_path, which would replace one given here without a word.
     given_data_path = "data_path" in shared or any("data_path" in settings for settings in per_model.values()) \
-        or any("data_path" in read_config_file(path) for path in config_files)
+        or any("data_path" in settings for settings in config_settings.values())
     by_path = next((name for name, dataset in zip(names, datasets) if dataset.data_path is not None), None)
     if given_data_path and by_path is not None:
         raise UserError(f"--datasets {by_path!r} is a path, which sets its data_path: leave data_path out of --set "
