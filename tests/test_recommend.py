@@ -9,7 +9,6 @@ import shutil
 
 import pytest
 import torch
-from recbole.data.interaction import Interaction
 
 from conftest import TINY, tiny_sequences, write_inter
 from recbole_disen import checkpoint, cli, recommend
@@ -151,11 +150,11 @@ def test_recommendations_are_the_models_top_k_from_the_whole_history(loaded):
     config, dataset, model, test_data = loaded
     history = tiny_sequences()["u3"][-config["MAX_ITEM_LIST_LENGTH"]:]  # test input and test target, by hand
     ids = torch.tensor([dataset.token2id(dataset.iid_field, history)])  # [1, L]
-    interaction = Interaction({model.USER_ID: torch.tensor([dataset.token2id(dataset.uid_field, "u3")]),
-                               model.ITEM_SEQ: ids, model.ITEM_SEQ_LEN: torch.tensor([ids.shape[1]])})
-    with torch.no_grad():
-        scores = model.full_sort_predict(interaction)[0]  # [n_items]
-        phi, _, _ = model.forward(ids, torch.tensor([ids.shape[1]]))  # [1, K, H]
+    assert config["aggregation"] == "max" and config["score_last"]
+    with torch.no_grad():  # the method's score: s_j = max_k <phi_k, e_j> + <z_t, e_j>
+        phi, _, last = model.forward(ids, torch.tensor([ids.shape[1]]))  # [1, K, H], [1, H]
+        embeddings = model.item_embedding.weight  # [n_items, H]
+        scores = (phi[0] @ embeddings.T).max(0).values + last[0] @ embeddings.T  # [n_items]
     scores[0] = -torch.inf
     expected = torch.topk(scores, 5)
     [(_, items)] = recommend.recommend(model, dataset, test_data, ["u3"], k=5)
