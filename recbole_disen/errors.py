@@ -25,6 +25,17 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
+def positive_int(text):
+    """argparse type of a count that must be at least 1 (checked before any work starts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 class ResumeRefused(UserError):
     """A checkpoint that ``--resume`` (or the bench, continuing an interrupted run) cannot continue."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from recbole_disen import intention_plot, intentions, item_names, recommend
 from recbole_disen.files import folder_problem, write_bytes
-from recbole_disen.errors import Parser, UserError
+from recbole_disen.errors import Parser, UserError, positive_int
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -54,14 +54,20 @@ def parse_args(argv):
     parser.add_argument("--summary", action="store_true", help="mean mass and top-k wins over all test rows")
     parser.add_argument("--out", default=None, help="also write the picture to this .png file")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it is an existing PNG picture")
-    parser.add_argument("--top", type=int, default=5, help="top items shown per intention (default 5)")
-    parser.add_argument("--k", type=int, default=10, help="length of each test row's top list for --summary (default 10)")
+    parser.add_argument("--top", type=positive_int, default=5, help="top items shown per intention (default 5)")
+    parser.add_argument("--k", type=positive_int, default=10, help="length of each test row's top list for --summary (default 10)")
     parser.add_argument("--dpi", type=int, default=100, help="picture resolution, dots per inch (default 100)")
     parser.add_argument("--data_path", default=None,
                         help="folder holding the dataset's folder (default: the one it was trained from)")
     args = parser.parse_args(argv)
+    if args.user is not None:
+        args.user = args.user.strip()  # as recommend reads --users
+        if not args.user:
+            raise UserError("--user needs a user id, e.g. --user u1")
     if args.user is None and not args.summary:
         raise UserError("say what to show: --user U, --summary, or both")
+    if args.overwrite and args.out is None:
+        raise UserError("--overwrite replaces the --out picture: give --out PICTURE.png, or leave --overwrite out")
     if args.out is not None:
         check_out(Path(args.out), args.overwrite)
     if not 20 <= args.dpi <= 600:
@@ -94,7 +100,7 @@ def run(argv):
     args = parse_args(argv)
     config, dataset, model, test_data = recommend.load_model(args.checkpoint, args.data_path)
     intentions.require_disen(model)
-    user = intentions.user_intentions(model, dataset, test_data, args.user, args.top) if args.user else None
+    user = intentions.user_intentions(model, dataset, test_data, args.user, args.top) if args.user is not None else None
     summary = intentions.dataset_intentions(model, test_data, args.k) if args.summary else None
     shown = [] if user is None else user.items + [item for items in user.top_items for item, _ in items]
     names = item_names.read(config, wanted=shown)

@@ -60,7 +60,7 @@ def explain_sequence(model, item_seq, item_seq_len, top_n):
         importance = model.intention.importance(z, item_seq_len)  # [B, L]
         phi, mass = model.intention(z, item_seq_len)  # [B, K, H], [B, K]
         scores = phi @ model.item_embedding.weight[1:].t()  # [B, K, n_items - 1]
-        top_scores, top = torch.topk(scores, min(top_n, scores.size(-1)), dim=-1)  # [B, K, n]
+        top_scores, top = torch.topk(scores, top_n, dim=-1)  # [B, K, n]
     return assignment, importance, mass, top + 1, top_scores
 
 
@@ -72,8 +72,9 @@ def raw_items(dataset, ids):
 def user_intentions(model, dataset, test_data, raw_user, top_n=5):
     """UserIntentions of one raw user id, from their whole known sequence (as ``recommend`` reads it)."""
     require_disen(model)
-    if top_n < 1:
-        raise UserError(f"--top must be at least 1, got {top_n}")
+    real_items = model.n_items - 1  # without the padding item
+    if not 1 <= top_n <= real_items:
+        raise UserError(f"--top must be from 1 to {real_items} (the items of the dataset), got {top_n}")
     user_ids = recommend.internal_user_ids(dataset, [raw_user])
     device = next(model.parameters()).device
     interaction = recommend.history_batch(model, test_data, user_ids, [raw_user]).to(device)
@@ -95,13 +96,14 @@ def dataset_intentions(model, test_data, k=10):
     """DatasetIntentions over every row of ``test_data`` (RecBole's full-sort test loader, or any iterable
     of (interaction, ...) batches); the top k is ``recommend``'s: all real items ranked by the model's score."""
     require_disen(model)
-    if k < 1:
-        raise UserError(f"--k must be at least 1, got {k}")
+    real_items = model.n_items - 1  # without the padding item
+    if not 1 <= k <= real_items:
+        raise UserError(f"--k must be from 1 to {real_items} (the items of the dataset), got {k}")
     device = next(model.parameters()).device
     n_intents = model.n_intents
     mass_sum = torch.zeros(n_intents, dtype=torch.float64)
     wins = torch.zeros(n_intents, dtype=torch.long)
-    rows, k = 0, min(k, model.n_items - 1)
+    rows = 0
     for interaction, *_ in test_data:
         interaction = interaction.to(device)
         with torch.no_grad():

@@ -18,7 +18,7 @@ from recbole.model.abstract_recommender import SequentialRecommender
 
 from recbole_disen import checkpoint, compat, config as disen_config, item_names, runner
 from recbole_disen.models import get_model
-from recbole_disen.errors import Parser, UserError, one_line
+from recbole_disen.errors import Parser, UserError, one_line, positive_int
 from recbole_disen.horizon import HORIZON_FIELD
 
 # Stored settings that RecBole's Config refuses to take back as input: with ``local_rank`` present it
@@ -197,7 +197,7 @@ def parse_args(argv):
     )
     parser.add_argument("checkpoint", help="a .pth checkpoint written by recbole-disen")
     parser.add_argument("--users", required=True, help="comma-separated user ids as in the .inter file")
-    parser.add_argument("--k", type=int, default=10, help="items per user (default 10; at most the dataset's number of items)")
+    parser.add_argument("--k", type=positive_int, default=10, help="items per user (default 10; at most the dataset's number of items)")
     parser.add_argument("--data_path", default=None,
                         help="folder holding the dataset's folder (default: the one it was trained from)")
     return parser.parse_args(argv)

@@ -108,7 +108,11 @@ def test_recommend_names_items_beside_ids(disen, capsys):
     (["--user", "nobody"], "unknown user id(s) 'nobody'"),
     ([], "say what to show: --user U, --summary, or both"),
     (["--summary", "--out", "picture.jpg"], "--out must end in .png"),
-    (["--user", "u1", "--top", "0"], "--top must be at least 1"),
+    (["--user", "u1", "--top", "0"], "argument --top: must be at least 1, got 0"),
+    (["--summary", "--k", "-3"], "argument --k: must be at least 1, got -3"),
+    (["--summary", "--k", "2.5"], "argument --k: invalid int value: '2.5'"),
+    (["--user", " "], "--user needs a user id, e.g. --user u1"),
+    (["--summary", "--overwrite"], "--overwrite replaces the --out picture: give --out PICTURE.png"),
     (["--summary", "--dpi", "5"], "--dpi must be between 20 and 600"),
 ])
 def test_bad_input_is_one_error_line(disen, capsys, args, message):

@@ -115,19 +115,21 @@ def test_dataset_mass_and_wins_by_hand(hand_model):
     assert summary.rows == 2 and summary.k == 3
     assert summary.mass.tolist() == pytest.approx([m0, 1 - m0], abs=1e-6)
     assert summary.wins.tolist() == pytest.approx([1 / 3, 2 / 3], abs=1e-12)
-    # A top list longer than the catalogue is the whole catalogue: 4 items, 2 of each intention.
-    whole = intentions.dataset_intentions(model, test_data, k=10)
+    # A top list of the whole catalogue: 4 items, 2 of each intention.
+    whole = intentions.dataset_intentions(model, test_data, k=4)
     assert whole.k == 4 and whole.wins.tolist() == pytest.approx([0.5, 0.5], abs=1e-12)
 
 
 def test_bad_arguments_are_user_errors(hand_model):
     dataset, model, test_data = hand_model
     with pytest.raises(UserError, match=r"unknown user id\(s\) 'u9'"):
-        intentions.user_intentions(model, dataset, test_data, "u9")
-    with pytest.raises(UserError, match="--top must be at least 1"):
-        intentions.user_intentions(model, dataset, test_data, "u1", top_n=0)
-    with pytest.raises(UserError, match="--k must be at least 1"):
-        intentions.dataset_intentions(model, test_data, k=0)
+        intentions.user_intentions(model, dataset, test_data, "u9", top_n=2)
+    for top_n in (0, 5):  # 4 items
+        with pytest.raises(UserError, match=rf"^--top must be from 1 to 4 \(the items of the dataset\), got {top_n}$"):
+            intentions.user_intentions(model, dataset, test_data, "u1", top_n=top_n)
+    for k in (0, 5):
+        with pytest.raises(UserError, match=rf"^--k must be from 1 to 4 \(the items of the dataset\), got {k}$"):
+            intentions.dataset_intentions(model, test_data, k=k)
     with pytest.raises(UserError, match="need a DisenSeqRec checkpoint; this one holds Linear"):
         intentions.require_disen(nn.Linear(2, 2))
 
