@@ -3,8 +3,8 @@
     recbole-disen [--model=M] [--dataset=D] [--config_files="a.yaml b.yaml"] [--resume=PATH] [--key=value ...]
     recbole-disen prepare {user-lines,amazon-csv} SRC [--out DIR] [--name NAME] [--overwrite]
     recbole-disen bench --datasets=... [--models=...] [--seeds=...] ...
-    recbole-disen recommend CHECKPOINT --users u1,u2 [--k 10]
-    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png]
+    recbole-disen recommend CHECKPOINT --users u1,u2 [--k 10] [--data_path DIR]
+    recbole-disen intentions CHECKPOINT [--user U] [--summary] [--out PICTURE.png [--overwrite]] [--data_path DIR]
 
 Training arguments follow RecBole's ``run_recbole.py``: any ``--key=value`` is a setting, and
 ``--nproc``, ``--world_size``, ``--ip``, ``--port``, ``--group_offset`` start distributed training.
@@ -76,8 +76,9 @@ def train(argv):
 
         result = run(args["model"], args["dataset"], args["config_files"], cmd_config=settings,
                      resume=args["resume"] or None)
+        protocol = "seen items removed" if result["eval_exclude_seen"] else "all items ranked (RecBole's protocol)"
         sys.stdout.write(
-            f"best valid: {result['best_valid_result']}\ntest: {result['test_result']}\n"
+            f"best valid, {protocol}: {result['best_valid_result']}\n"
             f"test, all items ranked (RecBole's protocol): {result['test_result_recbole']}\n"
             f"test, seen items removed: {result['test_result_unseen']}\n"
             f"share of RecBole's top 10 that the user had before: {_rounded(result['test_seen_share@10'])}\n"

@@ -4,7 +4,6 @@ import ast
 import math
 import os
 import random
-import re
 import signal
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 import torch
 
 from recbole_disen import cli
-from recbole_disen.errors import UserError
+from recbole_disen.errors import ANSI_ESCAPE, UserError
 from recbole_disen.runner import run
 from conftest import model_in, settings_of, tiny_sequences, write_inter
 
@@ -31,8 +30,10 @@ def in_tmp(tmp_path, monkeypatch):
 def test_end_to_end_through_the_cli(model, tiny_settings, capsys):
     assert cli.main([f"--model={model}", "--dataset=tiny", *args(tiny_settings)]) == 0
     out = capsys.readouterr().out
-    test_line = next(line for line in out.splitlines() if line.startswith("test: "))
-    metrics = ast.literal_eval(test_line[len("test: "):])  # the printed dict of plain floats
+    start = "test, all items ranked (RecBole's protocol): "
+    test_line = next(line for line in out.splitlines() if line.startswith(start))
+    metrics = ast.literal_eval(test_line[len(start):])  # the printed dict of plain floats
+    assert out.startswith("best valid, all items ranked (RecBole's protocol): {")
     assert set(metrics) >= {"recall@10", "ndcg@10", "mrr@10"}
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in metrics.values())
     assert not torch.is_anomaly_enabled()
@@ -77,7 +78,7 @@ def test_validation_protocol_follows_the_setting(tiny_settings, caplog):
     assert runs[1]["eval_exclude_seen"] and runs[1]["test_result"] == runs[1]["test_result_unseen"]
     assert runs[1]["test_user_ndcg@10"] == runs[1]["test_user_ndcg@10_unseen"]
     # the log names the protocol of each line: validation's is the one in force, both tests are given
-    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in caplog.messages]  # RecBole's set_color codes
+    plain = [ANSI_ESCAPE.sub("", line) for line in caplog.messages]  # RecBole's set_color codes
     lines = {line.split(":")[0]: line for line in plain if line.startswith(("best valid", "test result"))}
     assert set(lines) == {"best valid (seen items removed)", "test result (RecBole's protocol)",
                           "test result (seen items removed)"}
