@@ -161,7 +161,8 @@ def check_state(state):
 
 
 def fingerprint(dataset, config):
-    """What identifies the data a run trains on: its folder, its sizes and a hash of its ids and times."""
+    """What identifies the data a run trains on: its sizes and a hash of its ids and times (``check_same_data``
+    compares those), and its folder, for the messages."""
     digest = hashlib.sha256()
     feat = dataset.inter_feat
     for field in (dataset.uid_field, dataset.iid_field, dataset.time_field):
@@ -195,6 +196,8 @@ def check_same_data(state, data, path, command, error=UserError):
 def read_for_resume(path, config):
     """The checkpoint to continue ``config``'s run from, refused (one line) unless it is a run's last
     epoch, with every field in place, of the same model, dataset and data-shaping settings."""
+    if os.path.isdir(path):
+        raise ResumeRefused(f"--resume: {path} is a folder: pass the run's checkpoint in it whose name ends in '-last.pth'")
     if not os.path.isfile(path):
         raise ResumeRefused(f"--resume: no checkpoint at {path}")
     try:

@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
 
 
 def files_of(folder):
-    return {path.name: (path.stat().st_mtime_ns, path.read_bytes()) for path in folder.iterdir()}
+    return {path.name: (path.stat().st_mtime_ns, path.read_bytes()) for path in folder.iterdir() if path.is_file()}
 
 
 def resume_refused(capsys, settings, checkpoint, dataset="tiny", **changes):
@@ -107,6 +107,9 @@ def test_the_best_checkpoint_is_refused_with_the_file_to_pass(trained, tmp_path,
     last, best = copy_run(result, tmp_path)
     error = resume_refused(capsys, {**settings, "checkpoint_dir": last.parent}, best)
     assert f"{best} is a run's best checkpoint" in error and "ends in '-last.pth'" in error
+    error = resume_refused(capsys, {**settings, "checkpoint_dir": last.parent}, last.parent)  # the run's folder
+    assert error == (f"error: --resume: {last.parent} is a folder: pass the run's checkpoint in it whose name "
+                     "ends in '-last.pth'")
 
 
 def test_the_same_settings_resume(trained, tmp_path):
