@@ -160,22 +160,24 @@ def parse_overrides(items: list, models: list) -> tuple:
     return shared, per_model
 
 
-def resolve_config_files(paths: list) -> dict:
-    """Return each config file's settings by its absolute path, each file read once; a missing one, or one
-    that sets what the benchmark sets (which its runs would replace without a word), is a UserError."""
+def resolve_config_files(paths: list) -> list:
+    """Return (absolute path, settings) of each config file in the order given, each file read once; a
+    missing one, or one that sets what the benchmark sets (which its runs would replace without a word),
+    is a UserError."""
     from recbole_disen.config import read_config_file  # imports RecBole: only when config files are given
 
-    settings = {}
+    resolved = []
     for given in paths:
         path = Path(given).resolve()
         if not path.is_file():
             raise UserError(f"config file {given!r} does not exist")
-        settings[str(path)] = read_config_file(str(path))
-        managed = sorted(MANAGED_KEYS.intersection(settings[str(path)]))
+        settings = read_config_file(str(path))
+        managed = sorted(MANAGED_KEYS.intersection(settings))
         if managed:
             raise UserError(f"config file {given!r} sets {managed[0]!r}, which the benchmark sets for every run: "
                             f"remove it from the file ({MANAGED_HINT})")
-    return settings
+        resolved.append((str(path), settings))
+    return resolved
 
 
 def resolve_dataset(text: str, data_dir: Path) -> DatasetRef:
@@ -222,7 +224,7 @@ def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
     seeds = parse_seeds(args.seeds)
     shared, per_model = parse_overrides(args.overrides, models)
     config_settings = resolve_config_files(args.config_files)
-    config_files = list(config_settings)
+    config_files = [path for path, _ in config_settings]
     check_limits(args)
     names = split_list(args.datasets, "--datasets")
     datasets = [resolve_dataset(name, args.out / "data") for name in names]
@@ -231,7 +233,7 @@ def plan_jobs(args: argparse.Namespace, command: str = "") -> list:
 
     # A dataset given as a path sets its own data_path, which would replace one given here without a word.
     given_data_path = "data_path" in shared or any("data_path" in settings for settings in per_model.values()) \
-        or any("data_path" in settings for settings in config_settings.values())
+        or any("data_path" in settings for _, settings in config_settings)
     by_path = next((name for name, dataset in zip(names, datasets) if dataset.data_path is not None), None)
     if given_data_path and by_path is not None:
         raise UserError(f"--datasets {by_path!r} is a path, which sets its data_path: leave data_path out of --set "
