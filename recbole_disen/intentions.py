@@ -72,9 +72,7 @@ def raw_items(dataset, ids):
 def user_intentions(model, dataset, test_data, raw_user, top_n=5):
     """UserIntentions of one raw user id, from their whole known sequence (as ``recommend`` reads it)."""
     require_disen(model)
-    real_items = model.n_items - 1  # without the padding item
-    if not 1 <= top_n <= real_items:
-        raise UserError(f"--top must be from 1 to {real_items} (the items of the dataset), got {top_n}")
+    recommend.check_list_length("--top", top_n, dataset)
     user_ids = recommend.internal_user_ids(dataset, [raw_user])
     device = next(model.parameters()).device
     interaction = recommend.history_batch(model, test_data, user_ids, [raw_user]).to(device)
@@ -93,12 +91,10 @@ def user_intentions(model, dataset, test_data, raw_user, top_n=5):
 
 
 def dataset_intentions(model, test_data, k=10):
-    """DatasetIntentions over every row of ``test_data`` (RecBole's full-sort test loader, or any iterable
-    of (interaction, ...) batches); the top k is ``recommend``'s: all real items ranked by the model's score."""
+    """DatasetIntentions over every row of ``test_data`` (RecBole's full-sort test loader); the top k is
+    ``recommend``'s: all real items ranked by the model's score."""
     require_disen(model)
-    real_items = model.n_items - 1  # without the padding item
-    if not 1 <= k <= real_items:
-        raise UserError(f"--k must be from 1 to {real_items} (the items of the dataset), got {k}")
+    recommend.check_list_length("--k", k, test_data.dataset)
     device = next(model.parameters()).device
     n_intents = model.n_intents
     mass_sum = torch.zeros(n_intents, dtype=torch.float64)

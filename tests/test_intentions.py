@@ -125,10 +125,10 @@ def test_bad_arguments_are_user_errors(hand_model):
     with pytest.raises(UserError, match=r"unknown user id\(s\) 'u9'"):
         intentions.user_intentions(model, dataset, test_data, "u9", top_n=2)
     for top_n in (0, 5):  # 4 items
-        with pytest.raises(UserError, match=rf"^--top must be from 1 to 4 \(the items of the dataset\), got {top_n}$"):
+        with pytest.raises(UserError, match=rf"^--top must be from 1 to 4 \(the items of hand\), got {top_n}$"):
             intentions.user_intentions(model, dataset, test_data, "u1", top_n=top_n)
     for k in (0, 5):
-        with pytest.raises(UserError, match=rf"^--k must be from 1 to 4 \(the items of the dataset\), got {k}$"):
+        with pytest.raises(UserError, match=rf"^--k must be from 1 to 4 \(the items of hand\), got {k}$"):
             intentions.dataset_intentions(model, test_data, k=k)
     with pytest.raises(UserError, match="need a DisenSeqRec checkpoint; this one holds Linear"):
         intentions.require_disen(nn.Linear(2, 2))
