@@ -42,6 +42,11 @@ def parse_variants(text):
     return variants
 
 
+# Settings that building the data split writes into its config (BERT4Rec's MaskItemSequence names its
+# fields there); the split is built once, so every variant's config takes them from the first one.
+DATA_WRITTEN_KEYS = ("MASK_ITEM_SEQ", "POS_ITEMS", "NEG_ITEMS", "MASK_INDEX")
+
+
 def synchronize(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -80,6 +85,9 @@ def variant_models(args, settings, variants):
         raise SystemExit("--variants: keep_freed_memory holds for the whole process: set it for every variant")
     kept = configs[0]["keep_freed_memory"] and configs[0]["device"].type == "cpu" and allocator.keep_freed_memory()
     _, train, valid, _, _ = build(configs[0])
+    for config in configs[1:]:  # the names BERT4Rec's masking transform gave its fields, in the split's config
+        for key in DATA_WRITTEN_KEYS:
+            config[key] = configs[0][key]
     tag_training_rows(train.dataset)  # for DisenSeqRec variants, whatever the first variant's model
     for (model_name, overrides), config in zip(variants, configs):
         init_seed(config["seed"], config["reproducibility"])
