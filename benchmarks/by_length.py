@@ -59,6 +59,10 @@ def compare(records_a, records_b, edges=EDGES):
     datasets = {record["spec"]["dataset"] for record in records_a + records_b}
     if len(datasets) != 1:
         raise SystemExit(f"the runs are of several datasets ({', '.join(sorted(datasets))}): give runs of one")
+    users = [{user for record in records for user in record["test_user_ids"]} for records in (records_a, records_b)]
+    if users[0] != users[1]:
+        raise SystemExit(f"the runs' test users differ ({len(users[1] - users[0])} of B's are not A's): "
+                         "give runs of one data split")
     length_of = test_history_lengths(records_a[0])
     out = {"dataset": datasets.pop(), "edges": list(edges)}
     for side, records in (("a", records_a), ("b", records_b)):

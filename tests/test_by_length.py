@@ -12,10 +12,11 @@ by_length = load_benchmark("by_length")
 
 
 def test_buckets_by_hand():
-    # history lengths of users 0..6 (user 0 is RecBole's padding user, user 6 has no test row)
-    length_of = [0, 1, 2, 4, 3, 10, 0]
+    # history lengths of users 0..7 (user 0 is RecBole's padding user, user 7 has no test row); user 6,
+    # of length 1, is B's only: unpaired, it counts in no mean
+    length_of = [0, 1, 2, 4, 3, 10, 1, 0]
     users_a, ndcg_a = np.array([1, 2, 3, 4, 5]), np.array([0.5, 1.0, 0.2, 0.0, 0.3])
-    users_b, ndcg_b = np.array([2, 1, 3, 4, 5, 6]), np.array([0.5, 0.25, 0.2, 0.1, 0.6, 0.9])
+    users_b, ndcg_b = np.array([2, 1, 3, 4, 5, 6, 7]), np.array([0.5, 0.25, 0.2, 0.1, 0.6, 0.9, 0.8])
     rows = by_length.buckets(users_a, ndcg_a, users_b, ndcg_b, length_of, edges=(1, 3, 5, 11, 20))
     assert [row["lengths"] for row in rows] == [[1, 2], [3, 4], [5, 10], [11, 19]]
     assert [row["n"] for row in rows] == [2, 2, 1, 0]
@@ -42,7 +43,15 @@ def test_history_lengths_are_the_test_rows_capped_at_the_maximum_length(tmp_path
     assert 12 in {len(items) for items in sequences.values()} and length_of[0] == 0  # the cap is reached
 
 
-def test_runs_of_two_datasets_are_refused():
+def test_runs_of_two_datasets_or_of_other_test_users_are_refused(tmp_path):
     records = [{"spec": {"dataset": name}, "model": "SASRec", "seed": 2020} for name in ("beauty", "toys")]
     with pytest.raises(SystemExit, match=r"^the runs are of several datasets \(beauty, toys\): give runs of one$"):
         by_length.compare(records[:1], records[1:])
+    write_inter(tmp_path / "data", "tiny", tiny_sequences())
+    spec = {"model": "SASRec", "dataset": "tiny", "config_files": [], "config_dict": {**TINY, "data_path": str(tmp_path / "data")}}
+    users = list(range(1, 61))  # the 60 tiny users' internal ids
+    a = {"spec": spec, "model": "SASRec", "seed": 2020, "test_user_ids": users, **{key: [0.5] * 60 for key in by_length.PROTOCOLS.values()}}
+    b = {**a, "model": "DisenSeqRec", "test_user_ids": users[:-1] + [61], **{key: [0.4] * 60 for key in by_length.PROTOCOLS.values()}}
+    with pytest.raises(SystemExit, match=r"^the runs' test users differ \(1 of B's are not A's\): give runs of one data split$"):
+        by_length.compare([a], [b])
+    assert by_length.compare([a], [{**b, "test_user_ids": users}])["recbole"][0]["change_percent"] == pytest.approx(25.0)

@@ -97,24 +97,40 @@ def test_eval_outputs_and_training_loss_equal_the_padded_path(model_name, overri
         assert_same(full, model.full_sort_predict(next(iter(test))[0]))
 
 
-def test_bert4rec_real_positions_loss_and_scores_equal_the_padded_path(tiny_settings):
-    train, test, model = built("BERT4Rec", tiny_settings)
+def loss_and_gradients(model, batch):
+    """The training loss (train mode: the models here have no dropout) and every parameter's gradient."""
+    model.train()
+    model.zero_grad()
+    loss = model.calculate_loss(batch)
+    loss.backward()
+    model.eval()
+    return (loss.detach(), *[parameter.grad.clone() for parameter in model.parameters() if parameter.grad is not None])
+
+
+# ft_ratio 0: RecBole masks a fifth of each row's items; 1: only each row's last item (its fine-tuning samples)
+@pytest.mark.parametrize("ft_ratio", [0.0, 1.0])
+def test_bert4rec_real_positions_loss_gradients_and_scores_equal_the_padded_path(ft_ratio, tiny_settings):
+    train, test, model = built("BERT4Rec", tiny_settings, ft_ratio=ft_ratio)
     assert model.forward is not padded(model)
     batch = next(iter(train))
     masked = batch[model.MASK_ITEM_SEQ]  # [B, L], with mask tokens where the loss looks
     real = masked != 0  # [B, L]: the items and mask tokens, left-aligned
     lengths = real.sum(1)
     assert lengths.min() == 1 and lengths.max() == masked.size(1) and (masked == model.mask_token).any()
+    if ft_ratio == 1.0:  # one mask a row, at its last item
+        assert ((masked == model.mask_token).sum(1) == 1).all()
+        assert (masked.gather(1, (lengths - 1).unsqueeze(1)) == model.mask_token).all()
     with torch.no_grad():
         cut, whole = model.forward(masked), padded(model)(masked)  # [B, L, H] each
         assert_same(cut[real], whole[real])
         differ = (cut - whole).abs().amax(-1) > 1e-5  # [B, L]
         # only padding slots past their bucket's cut differ, and those are 0 (nothing reads them)
         assert differ.any() and not (differ & real).any() and not cut[differ].any()
-        bucketed_loss = model.calculate_loss(batch)
         full = model.full_sort_predict(next(iter(test))[0])
-        del model.forward
-        assert_same(bucketed_loss, model.calculate_loss(batch))
+    bucketed = loss_and_gradients(model, batch)
+    del model.forward
+    assert_same(bucketed, loss_and_gradients(model, batch))
+    with torch.no_grad():
         assert_same(full, model.full_sort_predict(next(iter(test))[0]))
 
 
