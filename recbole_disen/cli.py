@@ -72,15 +72,15 @@ def train(argv):
     """Train and test one model; the summary goes to stdout after RecBole's log."""
     args, settings = parse_run_args(argv)
     if args["nproc"] == 1 and args["world_size"] <= 0:
+        from recbole_disen import protocols
         from recbole_disen.runner import run
 
         result = run(args["model"], args["dataset"], args["config_files"], cmd_config=settings,
                      resume=args["resume"] or None)
-        protocol = "seen items removed" if result["eval_exclude_seen"] else "all items ranked (RecBole's protocol)"
         sys.stdout.write(
-            f"best valid, {protocol}: {result['best_valid_result']}\n"
-            f"test, all items ranked (RecBole's protocol): {result['test_result_recbole']}\n"
-            f"test, seen items removed: {result['test_result_unseen']}\n"
+            f"best valid, {protocols.name(result['eval_exclude_seen'])}: {result['best_valid_result']}\n"
+            f"test, {protocols.name(False)}: {result['test_result_recbole']}\n"
+            f"test, {protocols.name(True)}: {result['test_result_unseen']}\n"
             f"share of RecBole's top 10 that the user had before: {_rounded(result['test_seen_share@10'])}\n"
             f"beyond accuracy, RecBole's protocol: {result['test_beyond_recbole']}\n"
             f"checkpoint: {result['checkpoint']} (last epoch, for --resume: {result['last_checkpoint']})\n"

@@ -214,11 +214,15 @@ def readable_errors(config):
 def check_topk(config, dataset):
     """RecBole ranks for the largest ``topk`` only at the first evaluation, after an epoch of training, and
     torch.topk fails there when it exceeds the number of items: one line before any training instead."""
-    largest = max(config["topk"])  # RecBole's Config makes a single topk a list
-    items = dataset.item_num - 1  # the padding item is never ranked
-    if largest > items:
-        raise UserError(f"topk {largest} is more than the {items} items of dataset {config['dataset']!r}: use topk "
-                        f"values up to {items} (the bench's are 5, 10 and 20)")
+    # RecBole's Config makes a single topk a list; the settings' rules already refused values below 1
+    check_list_length("topk", max(config["topk"]), dataset, hint=" (the bench's are 5, 10 and 20)")
+
+
+def check_list_length(flag, k, dataset, hint=""):
+    """One UserError unless a top-list length ``k`` (given as ``flag``) is from 1 to the dataset's items."""
+    real_items = dataset.item_num - 1  # without the padding item, which is never ranked
+    if not 1 <= k <= real_items:
+        raise UserError(f"{flag} must be from 1 to {real_items} (the items of {dataset.dataset_name}), got {k}{hint}")
 
 
 def check_split(config, dataset):

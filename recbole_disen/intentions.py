@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from recbole_disen import recommend
+from recbole_disen import datacheck, recommend
 from recbole_disen.errors import UserError
 from recbole_disen.model import DisenSeqRec
 
@@ -72,7 +72,7 @@ def raw_items(dataset, ids):
 def user_intentions(model, dataset, test_data, raw_user, top_n=5):
     """UserIntentions of one raw user id, from their whole known sequence (as ``recommend`` reads it)."""
     require_disen(model)
-    recommend.check_list_length("--top", top_n, dataset)
+    datacheck.check_list_length("--top", top_n, dataset)
     user_ids = recommend.internal_user_ids(dataset, [raw_user])
     device = next(model.parameters()).device
     interaction = recommend.history_batch(model, test_data, user_ids, [raw_user]).to(device)
@@ -94,7 +94,7 @@ def dataset_intentions(model, test_data, k=10):
     """DatasetIntentions over every row of ``test_data`` (RecBole's full-sort test loader); the top k is
     ``recommend``'s: all real items ranked by the model's score."""
     require_disen(model)
-    recommend.check_list_length("--k", k, test_data.dataset)
+    datacheck.check_list_length("--k", k, test_data.dataset)
     device = next(model.parameters()).device
     n_intents = model.n_intents
     mass_sum = torch.zeros(n_intents, dtype=torch.float64)

@@ -26,6 +26,11 @@ from recbole_disen.errors import UserError
 TOP_K = 10  # length of the recorded top lists (seen share, beyond-accuracy metrics)
 
 
+def name(exclude_seen):
+    """How the log and the CLI's summary name a ranking protocol."""
+    return "seen items removed" if exclude_seen else "all items ranked (RecBole's protocol)"
+
+
 def check(config, test_data):
     """True when both protocols apply (a sequential model ranking all items); else None, or a
     UserError if the setting asks for the second protocol."""

@@ -16,7 +16,7 @@ import torch
 from recbole.data.interaction import Interaction
 from recbole.model.abstract_recommender import SequentialRecommender
 
-from recbole_disen import checkpoint, compat, config as disen_config, item_names, runner
+from recbole_disen import checkpoint, compat, config as disen_config, datacheck, item_names, runner
 from recbole_disen.models import get_model
 from recbole_disen.errors import Parser, UserError, one_line, positive_int
 from recbole_disen.horizon import HORIZON_FIELD
@@ -142,13 +142,6 @@ def history_batch(model, test_data, user_ids, raw_user_ids):
     return Interaction({model.USER_ID: user_ids, model.ITEM_SEQ: item_seq, model.ITEM_SEQ_LEN: item_seq_len})
 
 
-def check_list_length(flag, k, dataset):
-    """One UserError unless a top-list length ``k`` (given as ``flag``) is from 1 to the dataset's items."""
-    real_items = dataset.item_num - 1  # without the padding item
-    if not 1 <= k <= real_items:
-        raise UserError(f"{flag} must be from 1 to {real_items} (the items of {dataset.dataset_name}), got {k}")
-
-
 def top_items(model, interaction, k):
     """(scores [B, k], items [B, k], intentions [B, k] or None) of the k best real items."""
     with torch.no_grad():
@@ -163,7 +156,7 @@ def recommend(model, dataset, test_data, raw_user_ids, k=10):
     """[(raw user, [(raw item, score, intention or None), ...k]), ...] in the order of ``raw_user_ids``."""
     if not isinstance(model, SequentialRecommender):
         raise UserError(f"recommend needs a sequential model; {type(model).__name__} is not one")
-    check_list_length("--k", k, dataset)
+    datacheck.check_list_length("--k", k, dataset)
     raw_user_ids = list(raw_user_ids)
     user_ids = internal_user_ids(dataset, raw_user_ids)
     device = next(model.parameters()).device

@@ -159,11 +159,11 @@ def run(model="DisenSeqRec", dataset="ml-100k", config_files=None, config_dict=N
                                 show_progress=progress)
     best_valid_result = {k: float(v) for k, v in (best_valid_result or {}).items()}
     # each line names its ranking protocol: validation (and so early stopping) ran under the one in force
-    valid_protocol = "seen items removed" if config["eval_exclude_seen"] else "RecBole's protocol"
-    logger.info(set_color(f"best valid ({valid_protocol})", "yellow") + f": {best_valid_result}")
-    logger.info(set_color("test result (RecBole's protocol)", "yellow") + f": {tests['test_result_recbole']}")
+    logger.info(set_color(f"best valid, {protocols.name(config['eval_exclude_seen'])}", "yellow")
+                + f": {best_valid_result}")
+    logger.info(set_color(f"test, {protocols.name(False)}", "yellow") + f": {tests['test_result_recbole']}")
     if tests["test_result_unseen"] is not None:
-        logger.info(set_color("test result (seen items removed)", "yellow") + f": {tests['test_result_unseen']}")
+        logger.info(set_color(f"test, {protocols.name(True)}", "yellow") + f": {tests['test_result_unseen']}")
     peak, memory_kind = _peak_memory(config["device"])
     versions, machine = environment()
     return {

@@ -157,8 +157,7 @@ def test_a_config_file_naming_another_model_or_dataset_is_refused(tmp_path, caps
 def test_a_topk_beyond_the_number_of_items_stops_before_training(tmp_path, capsys, tiny_data):
     # the tiny data has 40 items; RecBole failed at the first evaluation, after an epoch of training
     assert run_cli(tmp_path, capsys, "tiny", "--topk=[10, 50]") == (
-        "error: topk 50 is more than the 40 items of dataset 'tiny': use topk values up to 40 (the bench's are "
-        "5, 10 and 20)\n")
+        "error: topk must be from 1 to 40 (the items of tiny), got 50 (the bench's are 5, 10 and 20)\n")
 
 
 def test_config_files_that_are_a_folder_or_hold_a_space(tmp_path, capsys, tiny_data):

@@ -79,11 +79,11 @@ def test_validation_protocol_follows_the_setting(tiny_settings, caplog):
     assert runs[1]["test_user_ndcg@10"] == runs[1]["test_user_ndcg@10_unseen"]
     # the log names the protocol of each line: validation's is the one in force, both tests are given
     plain = [ANSI_ESCAPE.sub("", line) for line in caplog.messages]  # RecBole's set_color codes
-    lines = {line.split(":")[0]: line for line in plain if line.startswith(("best valid", "test result"))}
-    assert set(lines) == {"best valid (seen items removed)", "test result (RecBole's protocol)",
-                          "test result (seen items removed)"}
+    lines = {line.split(":")[0]: line for line in plain if line.startswith(("best valid", "test, "))}
+    assert set(lines) == {"best valid, seen items removed", "test, all items ranked (RecBole's protocol)",
+                          "test, seen items removed"}
     ndcg = runs[1]["test_result_recbole"]["ndcg@10"]
-    assert f"'ndcg@10': {ndcg}" in lines["test result (RecBole's protocol)"]
+    assert f"'ndcg@10': {ndcg}" in lines["test, all items ranked (RecBole's protocol)"]
 
 
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tiny_settings):
@@ -201,7 +201,7 @@ def test_a_run_logs_plain_numbers_and_no_recbole_warnings(tiny_settings, caplog,
     shared.write_text("dropout_prob: 0.2\n")  # Caser's (and others'): left to them, and said in the log
     result = run("DisenSeqRec", "tiny", [str(shared)], config_dict={**tiny_settings, "epochs": 1})
     assert result["test_result"]["ndcg@10"] > 0
-    assert "np.float64" not in caplog.text and "test result" in caplog.text
+    assert "np.float64" not in caplog.text and "test, all items ranked (RecBole's protocol): {" in caplog.text
     assert f"{shared}: setting 'dropout_prob' is not one of DisenSeqRec's" in caplog.text
     assert not [w for w in recwarn if "GradScaler" in str(w.message) or "not writable" in str(w.message)]
 
