@@ -23,7 +23,8 @@ full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 -
 # last-position score; the table's batch of 2048) or DATASET-SEED-nosame (DisenSeqRec with the term at 0.1,
 # whose InfoNCE leaves a user's other rows out of the negatives) or DATASET-SEED-grid:MODEL:LR:DROPOUT (a point of the tuning grid:
 # SASRec or DisenSeqRec with learning_rate LR and both dropouts DROPOUT, for example
-# beauty-2020-grid:SASRec:5e-4:0.3), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
+# beauty-2020-grid:SASRec:5e-4:0.3), DATASET-SEED-proj:LR:DROPOUT (DisenSeqRec at a grid point with
+# intent_projection True: the intentions pool V z_i), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
 # horizon evaluation, --horizon 3), with DATASET beauty or toys.
 piece=${PIECE:-beauty-2020}
 IFS=- read -r name seed variant <<<"$piece"
@@ -45,16 +46,21 @@ case "${variant:-}" in
     --set DisenSeqRec@paper:future_max_len=None --set DisenSeqRec@paper:score_last=False ;;
   nosame) "${bench[@]}" --models DisenSeqRec@nosame --set DisenSeqRec@nosame:s2s_weight=0.1 \
     --set DisenSeqRec@nosame:s2s_same_user_negatives=False ;;
-  grid:*)
-    IFS=: read -r _ model lr dropout rest <<<"$variant"
+  grid:*|proj:*)
     number='^([0-9]+(\.[0-9]*)?|\.[0-9]+)(e-?[0-9]+)?$' fraction='^(0|0?\.[0-9]+)$'
+    if [[ "$variant" == proj:* ]]; then
+      IFS=: read -r _ lr dropout rest <<<"$variant"
+      model=DisenSeqRec label="DisenSeqRec@proj_lr${lr}_do${dropout}" extra=(--set "DisenSeqRec@proj_lr${lr}_do${dropout}:intent_projection=True")
+    else
+      IFS=: read -r _ model lr dropout rest <<<"$variant"
+      label="$model@lr${lr}_do${dropout}" extra=()
+    fi
     [[ "$model" =~ ^(SASRec|DisenSeqRec)$ && "$lr" =~ $number && "$dropout" =~ $fraction && -z "$rest" ]] \
-      || { echo "unknown PIECE $piece: a grid point is grid:MODEL:LR:DROPOUT, MODEL SASRec or DisenSeqRec (for example grid:SASRec:5e-4:0.3)" >&2; exit 2; }
-    label="$model@lr${lr}_do${dropout}"
+      || { echo "unknown PIECE $piece: a grid point is grid:MODEL:LR:DROPOUT, MODEL SASRec or DisenSeqRec (for example grid:SASRec:5e-4:0.3), or proj:LR:DROPOUT" >&2; exit 2; }
     "${bench[@]}" --models "$label" --set "$label:learning_rate=$lr" --set "$label:hidden_dropout_prob=$dropout" \
-      --set "$label:attn_dropout_prob=$dropout" ;;
+      --set "$label:attn_dropout_prob=$dropout" "${extra[@]}" ;;
   h3disen) "${bench[@]}" --horizon 3 --models DisenSeqRec "${s2s[@]}" ;;
   h3sasrec) "${bench[@]}" --horizon 3 --models SASRec ;;
   h3nos2s) "${bench[@]}" --horizon 3 --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;
-  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, nosame, grid:MODEL:LR:DROPOUT, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
+  *) echo "unknown PIECE $piece: the variant is nos2s, sasrec, disen, bidir, heads2, paper, nosame, grid:MODEL:LR:DROPOUT, proj:LR:DROPOUT, h3disen, h3sasrec or h3nos2s" >&2; exit 2 ;;
 esac

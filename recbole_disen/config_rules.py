@@ -153,6 +153,7 @@ DISEN_RULES = {
     "aggregation": (lambda v: v in ("max", "logsumexp"), "'max' or 'logsumexp'"),
     "s2s_mask": (lambda v: v in ("loss", "mass"), "'loss' or 'mass'"),
     "score_last": (lambda v: isinstance(v, bool), "True or False"),
+    "intent_projection": (lambda v: isinstance(v, bool), "True or False"),
     "causal": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_projection": (lambda v: isinstance(v, bool), "True or False"),
     "s2s_symmetric": (lambda v: isinstance(v, bool), "True or False"),

@@ -31,6 +31,7 @@ class DisenSeqRec(SequentialRecommender):
         self.n_intents = config["n_intents"]
         self.aggregation = config["aggregation"]
         self.score_last = config["score_last"]
+        self.intent_projection = config["intent_projection"]
         self.s2s_weight = config["s2s_weight"]
         self.s2s_temperature = config["s2s_temperature"]
         self.lambda_ = config["lambda"]  # `lambda` is a Python keyword
@@ -52,6 +53,7 @@ class DisenSeqRec(SequentialRecommender):
         self.intention = IntentionLayer(
             hidden_size=hidden, n_intents=self.n_intents, max_len=max_len,
             temperature=config["intent_temperature"], layer_norm_eps=config["layer_norm_eps"],
+            projection=self.intent_projection,
         )
         self.projection = (  # without the seq2seq term no head: the model is the same whatever the setting
             nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))

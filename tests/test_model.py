@@ -120,3 +120,14 @@ def test_same_user_rows_are_left_out_of_the_negatives(tiny_settings):
         with_them = model.seq2seq_terms(batch, phi, mass)[0]
     # Fewer negatives can only lower each InfoNCE loss; rows whose user has other rows get strictly lower.
     assert (without <= with_them + 1e-6).all() and (without < with_them - 1e-6).any()
+
+
+def test_the_intention_projection_adds_one_map_that_starts_as_the_identity_and_trains(tiny_settings):
+    hidden = tiny_settings["hidden_size"]
+    train, _, model = built_model(tiny_settings, intent_projection=True)
+    plain = built_model(tiny_settings)[2]
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in plain.parameters()) + hidden * hidden
+    assert torch.equal(model.intention.value, torch.eye(hidden))  # the model's initialisation leaves it alone
+    seq2item, _ = model.calculate_loss(next(iter(train)))
+    seq2item.backward()
+    assert model.intention.value.grad.abs().sum() > 0

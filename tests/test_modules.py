@@ -96,3 +96,29 @@ def test_bidirectional_encoder_lets_early_positions_see_later_items_but_not_padd
     assert torch.allclose(short[:, :3], long[:, :3], atol=1e-6)  # padding length changes nothing
     changed_last = enc(torch.tensor([[3, 4, 7, 0]]))
     assert (short[0, 0] - changed_last[0, 0]).abs().max() > 1e-3  # position 0 now reads item 2
+
+
+def test_the_intention_projection_starts_as_the_paper_layer():
+    z, length = torch.randn(2, 5, 8), torch.tensor([5, 2])
+    plain = make_layer()
+    torch.manual_seed(0)  # as make_layer: V takes no random numbers, so every other parameter is plain's
+    projected = IntentionLayer(hidden_size=8, n_intents=3, max_len=6, temperature=0.1, layer_norm_eps=1e-12,
+                               projection=True)
+    assert torch.equal(projected.value, torch.eye(8))
+    assert torch.allclose(projected(z, length)[0], plain(z, length)[0], atol=1e-6)
+
+
+def test_the_intention_projection_maps_what_is_pooled():
+    # one intention, one real item: phi = LN(beta + V z_1); with beta 0 and V a permutation P, and the
+    # LayerNorm's weight 1 and bias 0, LN(P z_1) = P LN(z_1): the plain layer's phi, permuted
+    plain = make_layer(k=1)
+    layer = IntentionLayer(hidden_size=8, n_intents=1, max_len=6, temperature=0.1, layer_norm_eps=1e-12, projection=True)
+    order = torch.tensor([3, 0, 7, 1, 6, 2, 5, 4])
+    with torch.no_grad():
+        plain.bias.zero_()
+        layer.load_state_dict({**plain.state_dict(), "value": torch.eye(8)[order]})
+    z, length = torch.randn(1, 4, 8), torch.tensor([1])
+    phi_plain, _ = plain(z, length)
+    phi, mass = layer(z, length)
+    assert torch.allclose(phi[0, 0], phi_plain[0, 0][order], atol=1e-6) and mass.item() == 1.0
+    assert not torch.allclose(phi, phi_plain, atol=1e-3)

@@ -6,7 +6,10 @@
     phi_k  = LN(beta_k + sum_i p(k|i) p_i z_i)                   (intention representation)
     m_k    = sum_i p(k|i) p_i                                    (assignment mass, sums to 1 over k)
 
-The earlier and the future sequence use different biases beta (``side`` 0 and 1).
+The earlier and the future sequence use different biases beta (``side`` 0 and 1). With ``projection``
+(not in the paper) phi_k pools V z_i instead of z_i, V a learned H x H map that starts as the identity
+(so training starts from the paper's layer): z_i points at its own item x_i, and V lets an intention
+point elsewhere than at the items it pools.
 """
 
 import math
@@ -21,7 +24,7 @@ class IntentionLayer(nn.Module):
 
     EARLIER, FUTURE = 0, 1
 
-    def __init__(self, *, hidden_size, n_intents, max_len, temperature, layer_norm_eps):
+    def __init__(self, *, hidden_size, n_intents, max_len, temperature, layer_norm_eps, projection=False):
         super().__init__()
         self.temperature = temperature
         self.scale = 1.0 / math.sqrt(hidden_size)
@@ -32,6 +35,8 @@ class IntentionLayer(nn.Module):
         self.attention_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.bias = nn.Parameter(torch.randn(2, n_intents, hidden_size) * self.scale)  # beta per side
         self.output_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        # V as a plain parameter, so that the model's initialisation of linear layers leaves it the identity
+        self.value = nn.Parameter(torch.eye(hidden_size)) if projection else None
 
     def assignment(self, z):
         """p(k|i): z [B, L, H] -> [B, L, K], each row a distribution over the K intentions."""
@@ -58,4 +63,6 @@ class IntentionLayer(nn.Module):
         """
         weight = self.assignment(z) * self.importance(z, length).unsqueeze(-1)  # [B, L, K]
         pooled = weight.transpose(1, 2) @ z  # [B, K, H]
+        if self.value is not None:  # sum_i w_ik V z_i = V sum_i w_ik z_i
+            pooled = pooled @ self.value.t()  # [B, K, H]
         return self.output_norm(self.bias[side] + pooled), weight.sum(1)
