@@ -50,7 +50,8 @@ case "${variant:-}" in
     number='^([0-9]+(\.[0-9]*)?|\.[0-9]+)(e-?[0-9]+)?$' fraction='^(0|0?\.[0-9]+)$'
     if [[ "$variant" == proj:* ]]; then
       IFS=: read -r _ lr dropout rest <<<"$variant"
-      model=DisenSeqRec label="DisenSeqRec@proj_lr${lr}_do${dropout}" extra=(--set "DisenSeqRec@proj_lr${lr}_do${dropout}:intent_projection=True")
+      model=DisenSeqRec label="DisenSeqRec@proj_lr${lr}_do${dropout}"
+      extra=(--set "$label:intent_projection=True")
     else
       IFS=: read -r _ model lr dropout rest <<<"$variant"
       label="$model@lr${lr}_do${dropout}" extra=()

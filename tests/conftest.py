@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recbole_disen import cli
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Small model, few epochs, CPU: each end-to-end run takes seconds.
@@ -78,6 +80,23 @@ def tiny_settings(tmp_path, tiny_data):
     """TINY settings pointing at the tiny dataset, writing into tmp_path."""
     data_path, _ = tiny_data
     return {**TINY, "data_path": str(data_path), "checkpoint_dir": str(tmp_path / "saved")}
+
+
+BENCH_SETTINGS = ["epochs=2", "hidden_size=16", "inner_size=32", "n_layers=1", "MAX_ITEM_LIST_LENGTH=10",
+                  "train_batch_size=64", "eval_batch_size=64", "gpu_id=''"]
+
+
+def tiny_bench(folder, models, *extra):
+    """``recbole-disen bench`` of ``models`` (comma-separated), seed 2020, on folder/tiny.txt (written
+    from tiny_sequences when missing), into folder/out; its return code."""
+    data = folder / "tiny.txt"
+    if not data.exists():
+        data.write_text("".join(f"{user} {' '.join(items)}\n" for user, items in tiny_sequences().items()))
+    argv = ["bench", "--datasets", str(data), "--models", models, "--seeds", "2020", "--out", str(folder / "out"),
+            "--no-progress", *extra]
+    for setting in BENCH_SETTINGS:
+        argv += ["--set", setting]
+    return cli.main(argv)
 
 
 def load_benchmark(name):

@@ -6,25 +6,14 @@ import math
 import numpy as np
 from scipy import stats
 
-from recbole_disen import cli
-from conftest import tiny_sequences
-
-SETTINGS = ["epochs=2", "hidden_size=16", "inner_size=32", "n_layers=1", "MAX_ITEM_LIST_LENGTH=10",
-            "train_batch_size=64", "eval_batch_size=64", "gpu_id=''"]
-
+from conftest import tiny_bench, tiny_sequences
 
 def bench(tmp_path, *extra):
-    argv = ["bench", "--datasets", str(tmp_path / "tiny.txt"), "--models", "DisenSeqRec,SASRec",
-            "--seeds", "2020", "--out", str(tmp_path / "out"), "--no-progress", *extra]
-    for setting in SETTINGS:
-        argv += ["--set", setting]
-    return cli.main(argv)
+    return tiny_bench(tmp_path, "DisenSeqRec,SASRec", *extra)
 
 
 def test_bench_end_to_end_and_resume(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    lines = [f"{user} {' '.join(items)}" for user, items in tiny_sequences().items()]
-    (tmp_path / "tiny.txt").write_text("\n".join(lines) + "\n")
     assert bench(tmp_path) == 0
 
     runs = {m: json.loads((tmp_path / "out" / "runs" / f"tiny__{m}__seed2020.json").read_text())

@@ -4,12 +4,9 @@ import json
 
 import pytest
 
-from recbole_disen import cli
-from conftest import load_benchmark, tiny_sequences
+from conftest import load_benchmark, tiny_bench
 
 revalidate = load_benchmark("revalidate")
-SETTINGS = ["epochs=2", "hidden_size=16", "inner_size=32", "n_layers=1", "MAX_ITEM_LIST_LENGTH=10",
-            "train_batch_size=64", "eval_batch_size=64", "gpu_id=''"]
 
 
 @pytest.fixture(scope="module")
@@ -17,18 +14,8 @@ def tiny_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("revalidate")
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.chdir(tmp_path)
-        run_bench(tmp_path)
+        assert tiny_bench(tmp_path, "SASRec") == 0
     return tmp_path / "out" / "runs" / "tiny__SASRec__seed2020.json"
-
-
-def run_bench(tmp_path):
-    lines = [f"{user} {' '.join(items)}" for user, items in tiny_sequences().items()]
-    (tmp_path / "tiny.txt").write_text("\n".join(lines) + "\n")
-    argv = ["bench", "--datasets", str(tmp_path / "tiny.txt"), "--models", "SASRec", "--seeds", "2020",
-            "--out", str(tmp_path / "out"), "--no-progress"]
-    for setting in SETTINGS:
-        argv += ["--set", setting]
-    assert cli.main(argv) == 0
 
 
 def test_the_best_checkpoint_validates_as_the_run_did_to_seven_decimals(tiny_run, capsys):
