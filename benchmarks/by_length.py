@@ -10,6 +10,9 @@ Wilcoxon test, under both ranking protocols (RecBole's, and seen items removed).
         --a benchmarks/results/cpu-table/runs/amazon-beauty__DisenSeqRec@nos2s__seed202{0,1,2}.json \
         --b benchmarks/results/cpu-table/runs/amazon-beauty__SASRec__seed202{0,1,2}.json
 
+``--edges 1 51`` makes one bucket of every test user: the whole-table paired test of any two groups of
+runs (two variants of DisenSeqRec, say), which the bench's report pairs only against the baselines.
+
 The history lengths come from the test split, rebuilt from the first A run's spec (the data must be
 where that run read it). One JSON line on stdout; ``--out FILE`` also appends it there.
 """
@@ -79,8 +82,14 @@ def main(argv):
     parser.add_argument("--a", type=Path, nargs="+", required=True, help="model A's bench run JSONs (its seeds)")
     parser.add_argument("--b", type=Path, nargs="+", required=True, help="model B's bench run JSONs (its seeds)")
     parser.add_argument("--out", type=Path, help="also append the JSON line to this file")
+    parser.add_argument("--edges", type=int, nargs="+", default=list(EDGES),
+                        help="bucket edges: bucket [e1, e2), [e2, e3), ... of history length (default %(default)s)")
     args = parser.parse_args(argv)
-    emit(compare([read_record(path) for path in args.a], [read_record(path) for path in args.b]), args.out)
+    if len(args.edges) < 2 or args.edges[0] < 1 or any(b <= a for a, b in zip(args.edges, args.edges[1:])):
+        raise SystemExit(f"--edges {' '.join(map(str, args.edges))} are not bucket edges: give two or more "
+                         "increasing lengths from 1 on (1 51: every test user in one bucket)")
+    emit(compare([read_record(path) for path in args.a], [read_record(path) for path in args.b], args.edges),
+         args.out)
 
 
 if __name__ == "__main__":

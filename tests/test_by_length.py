@@ -55,3 +55,13 @@ def test_runs_of_two_datasets_or_of_other_test_users_are_refused(tmp_path):
     with pytest.raises(SystemExit, match=r"^the runs' test users differ \(1 of B's are not A's\): give runs of one data split$"):
         by_length.compare([a], [b])
     assert by_length.compare([a], [{**b, "test_user_ids": users}])["recbole"][0]["change_percent"] == pytest.approx(25.0)
+    # edges 1 and 11 (lengths 1-10, the tiny data's maximum length 10): one bucket holding all 60 test users
+    whole = by_length.compare([a], [{**b, "test_user_ids": users}], edges=(1, 11))["unseen"]
+    assert [(row["lengths"], row["n"]) for row in whole] == [([1, 10], 60)]
+    assert whole[0]["a"] == 0.5 and whole[0]["b"] == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("edges", [["5"], ["0", "51"], ["1", "8", "8"]])
+def test_edges_that_make_no_buckets_are_refused_in_one_line(edges):
+    with pytest.raises(SystemExit, match=r"^--edges .* are not bucket edges: give two or more increasing lengths"):
+        by_length.main(["--a", "a.json", "--b", "b.json", "--edges", *edges])
