@@ -25,16 +25,17 @@ full=(--set gpu_id="''" --set train_batch_size=2048 --set eval_batch_size=2048 -
 # SASRec or DisenSeqRec with learning_rate LR and both dropouts DROPOUT, for example
 # beauty-2020-grid:SASRec:5e-4:0.3), DATASET-SEED-proj:LR:DROPOUT (DisenSeqRec at a grid point with
 # intent_projection True: the intentions pool V z_i), or DATASET-SEED-h3disen, -h3sasrec, -h3nos2s (issue 12's
-# horizon evaluation, --horizon 3), with DATASET beauty or toys.
+# horizon evaluation, --horizon 3), with DATASET beauty, toys, sports (Amazon) or yelp.
 piece=${PIECE:-beauty-2020}
 IFS=- read -r name seed variant <<<"$piece"
-case "$name" in beauty|toys) ;; *) echo "unknown PIECE $piece: the dataset is beauty or toys" >&2; exit 2 ;; esac
+case "$name" in beauty|toys|sports) file="amazon-$name.txt" ;; yelp) file=yelp.txt ;;
+  *) echo "unknown PIECE $piece: the dataset is beauty, toys, sports or yelp" >&2; exit 2 ;; esac
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "unknown PIECE $piece: the seed must be a number" >&2; exit 2; }
 # The pieces' DisenSeqRec runs (labels DisenSeqRec, @bidir, @heads2, @nosame) ran with the seq2seq term at
 # 0.1, the default until 2026-12; it is pinned there so that they run again as recorded. The default is 0
 # since: the -nos2s pieces and the grid's DisenSeqRec points.
 s2s=(--set DisenSeqRec:s2s_weight=0.1)
-bench=(python3 -m recbole_disen.bench --datasets "$DATA/amazon-$name.txt" --seeds "$seed" "${full[@]}")
+bench=(python3 -m recbole_disen.bench --datasets "$DATA/$file" --seeds "$seed" "${full[@]}")
 case "${variant:-}" in
   "") "${bench[@]}" --models DisenSeqRec,SASRec "${s2s[@]}" ;;
   nos2s) "${bench[@]}" --models DisenSeqRec@nos2s --set DisenSeqRec@nos2s:s2s_weight=0.0 ;;

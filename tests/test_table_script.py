@@ -52,3 +52,15 @@ def test_a_malformed_point_is_one_line_and_runs_nothing(tmp_path, piece):
     rc, err, argv = table(piece, tmp_path)
     assert rc == 2 and argv is None
     assert err.count("\n") == 1 and err.startswith(f"unknown PIECE {piece}: a grid point is grid:MODEL:LR:DROPOUT")
+
+
+@pytest.mark.parametrize(("piece", "file"), [("sports-2020-sasrec", "amazon-sports.txt"), ("yelp-2020-nos2s", "yelp.txt")])
+def test_sports_and_yelp_pieces_read_their_own_file(tmp_path, piece, file):
+    rc, _, argv = table(piece, tmp_path)
+    assert rc == 0 and argv[argv.index("--datasets") + 1] == str(tmp_path / "data" / file)
+
+
+def test_an_unknown_dataset_is_one_line_and_runs_nothing(tmp_path):
+    rc, err, argv = table("movies-2020-sasrec", tmp_path)
+    assert rc == 2 and argv is None
+    assert err == "unknown PIECE movies-2020-sasrec: the dataset is beauty, toys, sports or yelp\n"
